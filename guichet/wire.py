@@ -59,7 +59,7 @@ class WireError(Exception):
 
 class _Msg(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    v: Literal[1] = PROTOCOL_VERSION
+    v: Literal[1] = 1
 
 
 # ---------------------------------------------------------------------------
@@ -406,7 +406,8 @@ def _parse(kind: str, raw: str | bytes) -> Any:
     if data.get("v", PROTOCOL_VERSION) != PROTOCOL_VERSION:
         raise WireError(
             ErrorCode.UNSUPPORTED_VERSION,
-            f"protocol version {data.get('v')!r} is not supported (this end speaks {PROTOCOL_VERSION})",
+            f"protocol version {data.get('v')!r} is not supported"
+            f" (this end speaks {PROTOCOL_VERSION})",
         )
     try:
         return _ADAPTERS[kind].validate_python(data)
