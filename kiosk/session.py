@@ -1,0 +1,439 @@
+"""The citizen session state machine: pure, no Kivy, no I/O, no asyncio.
+
+The controller feeds it events (touches, server messages, clock ticks) together with
+the current monotonic time, and carries out the effects it returns. Everything a
+citizen leaves behind (chosen service, queue position, agent name, chat transcript)
+lives in :class:`SessionData`, which is reset to a fresh value on every return to
+the welcome screen (and at the end of a call), and a :class:`Wipe` effect tells the
+controller to wipe its own copies too.
+
+Time is an argument, never read here: tests drive the idle and goodbye timers by
+passing ``now`` values, with no sleeping.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+logger = logging.getLogger(__name__)
+
+IDLE_WARNING_S = 60.0
+"""Seconds without a touch (outside a call and the welcome screen) before asking
+"are you still there?"."""
+IDLE_RESET_S = 30.0
+"""Seconds after the idle warning without a touch before the session is wiped."""
+GOODBYE_S = 8.0
+"""Seconds the goodbye screen stays before going back to the welcome screen."""
+MAX_TRANSCRIPT_LINES = 200
+"""Chat lines kept on screen during one call; older ones scroll away for good."""
+DEFAULT_LANGUAGE = "fr"
+
+
+class State(StrEnum):
+    """Where the citizen is; each state is one screen."""
+
+    WELCOME = "welcome"
+    CHOOSING = "choosing"
+    WAITING = "waiting"
+    IN_CALL = "in_call"
+    GOODBYE = "goodbye"
+    OUT_OF_SERVICE = "out_of_service"
+
+
+IDLE_WATCHED_STATES = frozenset({State.CHOOSING, State.WAITING})
+"""States where an absent citizen must not hold the booth (a call has a person on
+the other end who decides; the welcome screen has nothing to wipe; goodbye and out
+of service have their own exits)."""
+
+
+@dataclass(frozen=True)
+class Timers:
+    """The machine's timers, in seconds; tests shrink them."""
+
+    idle_warning_s: float = IDLE_WARNING_S
+    idle_reset_s: float = IDLE_RESET_S
+    goodbye_s: float = GOODBYE_S
+
+
+# ---------------------------------------------------------------------------
+# Events
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every event; ``citizen`` events count as activity for the idle timer."""
+
+    citizen = False
+
+
+@dataclass(frozen=True)
+class StartTapped(Event):
+    citizen = True
+
+
+@dataclass(frozen=True)
+class LanguageChosen(Event):
+    language: str
+    citizen = True
+
+
+@dataclass(frozen=True)
+class BackTapped(Event):
+    """From the service list back to the welcome screen."""
+
+    citizen = True
+
+
+@dataclass(frozen=True)
+class ServiceChosen(Event):
+    service_id: str
+    service_name: str
+    citizen = True
+
+
+@dataclass(frozen=True)
+class QueuedUpdate(Event):
+    """The server's ``queued``: position and estimated wait for our ticket."""
+
+    service_id: str
+    position: int
+    estimated_wait_s: int
+
+
+@dataclass(frozen=True)
+class LeftQueue(Event):
+    """The server took us out of the queue (``cancelled`` or ``service_closed``)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class CancelTapped(Event):
+    citizen = True
+
+
+@dataclass(frozen=True)
+class CallStarted(Event):
+    call_id: str
+    agent_name: str
+
+
+@dataclass(frozen=True)
+class ChatReceived(Event):
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ChatSent(Event):
+    id: str
+    text: str
+    citizen = True
+
+
+@dataclass(frozen=True)
+class HangupTapped(Event):
+    citizen = True
+
+
+@dataclass(frozen=True)
+class CallEnded(Event):
+    """The call is over without the citizen hanging up.
+
+    ``by_server`` is True when the switchboard told us (``call_ended``); False when
+    the booth noticed itself (peer lost or failed), in which case the server must be
+    told with a hangup.
+    """
+
+    reason: str
+    by_server: bool = True
+
+
+@dataclass(frozen=True)
+class GoodbyeElapsed(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class FinishTapped(Event):
+    """The citizen taps "finish" on the goodbye screen instead of waiting."""
+
+    citizen = True
+
+
+@dataclass(frozen=True)
+class Tick(Event):
+    """Clock tick: checks the idle and goodbye timers."""
+
+
+@dataclass(frozen=True)
+class Touch(Event):
+    """Any touch anywhere (including "yes, I am here" on the idle warning)."""
+
+    citizen = True
+
+
+@dataclass(frozen=True)
+class ServerDown(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class ServerUp(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class ErrorOccurred(Event):
+    """Something failed; ``message`` is a plain sentence (already translated msgid)."""
+
+    message: str
+
+
+# ---------------------------------------------------------------------------
+# Effects
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Effect:
+    """Base of every side effect the controller carries out."""
+
+
+@dataclass(frozen=True)
+class JoinQueue(Effect):
+    service_id: str
+    language: str
+
+
+@dataclass(frozen=True)
+class LeaveQueue(Effect):
+    pass
+
+
+@dataclass(frozen=True)
+class StartCall(Effect):
+    """Accept the call: create the peer and send the offer."""
+
+    call_id: str
+
+
+@dataclass(frozen=True)
+class RefuseCall(Effect):
+    """A call arrived when nobody is waiting for it (e.g. after an idle reset)."""
+
+    call_id: str
+
+
+@dataclass(frozen=True)
+class EndCall(Effect):
+    """Close the peer; send ``hangup`` first when ``notify_server``."""
+
+    call_id: str
+    notify_server: bool
+
+
+@dataclass(frozen=True)
+class Wipe(Effect):
+    """Forget everything of the citizen (transcript, service, caches)."""
+
+
+# ---------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChatLine:
+    id: str
+    mine: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class SessionData:
+    """Everything the screens show about the current citizen."""
+
+    language: str = DEFAULT_LANGUAGE
+    service_id: str | None = None
+    service_name: str | None = None
+    position: int | None = None
+    estimated_wait_s: int | None = None
+    call_id: str | None = None
+    agent_name: str | None = None
+    transcript: tuple[ChatLine, ...] = ()
+    notice: str | None = None
+    idle_warning: bool = False
+    end_reason: str | None = None
+
+
+@dataclass
+class SessionMachine:
+    """The citizen session. ``handle(event, now)`` returns the effects to carry out."""
+
+    timers: Timers = field(default_factory=Timers)
+    default_language: str = DEFAULT_LANGUAGE
+    state: State = State.WELCOME
+    data: SessionData = field(default_factory=SessionData)
+    last_activity: float = 0.0
+    entered_at: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.data = SessionData(language=self.default_language)
+
+    # -- helpers -----------------------------------------------------------
+
+    def _go(self, state: State, now: float) -> None:
+        if state is not self.state:
+            logger.info("session %s -> %s", self.state.value, state.value)
+        self.state = state
+        self.entered_at = now
+        # A screen the citizen did not choose (e.g. the server closed the service)
+        # still gives them the full idle delay from the moment it appears.
+        self.last_activity = now
+        self.data = replace(self.data, idle_warning=False)
+
+    def _fresh(self, language: str | None = None) -> SessionData:
+        return SessionData(language=language or self.default_language)
+
+    def _reset_to_welcome(self, now: float) -> list[Effect]:
+        self.data = self._fresh()
+        self._go(State.WELCOME, now)
+        return [Wipe()]
+
+    def _end_call(self, now: float, reason: str, notify_server: bool) -> list[Effect]:
+        call_id = self.data.call_id or ""
+        # The transcript and agent go now: the goodbye screen needs only the language.
+        self.data = replace(self._fresh(self.data.language), end_reason=reason)
+        self._go(State.GOODBYE, now)
+        return [EndCall(call_id=call_id, notify_server=notify_server), Wipe()]
+
+    # -- the machine -------------------------------------------------------
+
+    def handle(self, event: Event, now: float) -> list[Effect]:
+        """Apply ``event`` at monotonic time ``now``; return the effects to carry out."""
+        if event.citizen:
+            self.last_activity = now
+            if self.data.idle_warning or self.data.notice:
+                self.data = replace(self.data, idle_warning=False, notice=None)
+        return self._dispatch(event, now)
+
+    def _dispatch(self, event: Event, now: float) -> list[Effect]:
+        s = self.state
+        d = self.data
+
+        # Events valid in (almost) any state first.
+        if isinstance(event, ServerDown):
+            if s is State.OUT_OF_SERVICE:
+                return []
+            effects: list[Effect] = []
+            if s is State.IN_CALL and d.call_id:
+                # The server is gone: it ends the call itself (booth_gone); just close.
+                effects.append(EndCall(call_id=d.call_id, notify_server=False))
+            self.data = self._fresh()
+            self._go(State.OUT_OF_SERVICE, now)
+            return [*effects, Wipe()]
+        if isinstance(event, ServerUp):
+            if s is State.OUT_OF_SERVICE:
+                return self._reset_to_welcome(now)
+            return []
+        if isinstance(event, Tick):
+            return self._tick(now)
+        if isinstance(event, Touch):
+            return []
+        if isinstance(event, CallStarted) and s is not State.WAITING:
+            logger.warning("call %s arrived in state %s: refused", event.call_id, s.value)
+            return [RefuseCall(call_id=event.call_id)]
+        if isinstance(event, ErrorOccurred):
+            if s is State.WAITING and d.position is None:
+                # The join was refused (closed, unknown service...): back to the list.
+                self.data = replace(self._fresh(d.language), notice=event.message)
+                self._go(State.CHOOSING, now)
+            elif s is not State.OUT_OF_SERVICE:
+                self.data = replace(d, notice=event.message)
+            return []
+
+        if s is State.WELCOME:
+            if isinstance(event, LanguageChosen):
+                self.data = replace(d, language=event.language)
+            elif isinstance(event, StartTapped):
+                self._go(State.CHOOSING, now)
+            return []
+
+        if s is State.CHOOSING:
+            if isinstance(event, LanguageChosen):
+                self.data = replace(d, language=event.language)
+            elif isinstance(event, BackTapped):
+                return self._reset_to_welcome(now)
+            elif isinstance(event, ServiceChosen):
+                self.data = replace(
+                    d,
+                    service_id=event.service_id,
+                    service_name=event.service_name,
+                    position=None,
+                    estimated_wait_s=None,
+                )
+                self._go(State.WAITING, now)
+                return [JoinQueue(service_id=event.service_id, language=d.language)]
+            return []
+
+        if s is State.WAITING:
+            if isinstance(event, QueuedUpdate):
+                if event.service_id == d.service_id:
+                    self.data = replace(
+                        d, position=event.position, estimated_wait_s=event.estimated_wait_s
+                    )
+            elif isinstance(event, CancelTapped):
+                self.data = self._fresh(d.language)
+                self._go(State.CHOOSING, now)
+                return [LeaveQueue()]
+            elif isinstance(event, LeftQueue):
+                notice = (
+                    "This service has just closed." if event.reason == "service_closed" else None
+                )
+                self.data = replace(self._fresh(d.language), notice=notice)
+                self._go(State.CHOOSING, now)
+            elif isinstance(event, CallStarted):
+                self.data = replace(
+                    d, call_id=event.call_id, agent_name=event.agent_name, transcript=()
+                )
+                self._go(State.IN_CALL, now)
+                return [StartCall(call_id=event.call_id)]
+            return []
+
+        if s is State.IN_CALL:
+            if isinstance(event, ChatReceived | ChatSent):
+                line = ChatLine(id=event.id, mine=isinstance(event, ChatSent), text=event.text)
+                transcript = (*d.transcript, line)[-MAX_TRANSCRIPT_LINES:]
+                self.data = replace(d, transcript=transcript)
+            elif isinstance(event, HangupTapped):
+                return self._end_call(now, "booth_hangup", notify_server=True)
+            elif isinstance(event, CallEnded):
+                return self._end_call(now, event.reason, notify_server=not event.by_server)
+            return []
+
+        if s is State.GOODBYE:
+            if isinstance(event, GoodbyeElapsed | FinishTapped):
+                return self._reset_to_welcome(now)
+            return []
+
+        # OUT_OF_SERVICE: only ServerUp (handled above) leaves it.
+        return []
+
+    def _tick(self, now: float) -> list[Effect]:
+        s = self.state
+        if s is State.GOODBYE and now - self.entered_at >= self.timers.goodbye_s:
+            return self._reset_to_welcome(now)
+        if s not in IDLE_WATCHED_STATES:
+            return []
+        idle = now - self.last_activity
+        if idle >= self.timers.idle_warning_s + self.timers.idle_reset_s:
+            logger.info("citizen gone for %.0f s: session wiped", idle)
+            effects: list[Effect] = [LeaveQueue()] if s is State.WAITING else []
+            return [*effects, *self._reset_to_welcome(now)]
+        if idle >= self.timers.idle_warning_s and not self.data.idle_warning:
+            self.data = replace(self.data, idle_warning=True)
+        return []

@@ -1,0 +1,306 @@
+"""The citizen session machine, on its own: pure events in, effects out."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kiosk.session import (
+    BackTapped,
+    CallEnded,
+    CallStarted,
+    CancelTapped,
+    ChatReceived,
+    ChatSent,
+    EndCall,
+    ErrorOccurred,
+    Event,
+    FinishTapped,
+    GoodbyeElapsed,
+    HangupTapped,
+    JoinQueue,
+    LanguageChosen,
+    LeaveQueue,
+    LeftQueue,
+    QueuedUpdate,
+    RefuseCall,
+    ServerDown,
+    ServerUp,
+    ServiceChosen,
+    SessionData,
+    SessionMachine,
+    StartCall,
+    StartTapped,
+    State,
+    Tick,
+    Timers,
+    Touch,
+    Wipe,
+)
+
+TIMERS = Timers(idle_warning_s=10, idle_reset_s=5, goodbye_s=3)
+
+
+def machine() -> SessionMachine:
+    return SessionMachine(timers=TIMERS)
+
+
+def in_call(m: SessionMachine) -> SessionMachine:
+    m.handle(StartTapped(), 0)
+    m.handle(LanguageChosen("en"), 0)
+    m.handle(ServiceChosen("caf", "CAF"), 1)
+    m.handle(QueuedUpdate("caf", 2, 300), 1)
+    m.handle(CallStarted("call-1", "Agnès"), 2)
+    return m
+
+
+def test_happy_path_from_welcome_to_goodbye_and_back() -> None:
+    m = machine()
+    assert m.state is State.WELCOME
+    assert m.handle(StartTapped(), 0) == []
+    assert m.state is State.CHOOSING
+    m.handle(LanguageChosen("en"), 0.5)
+    assert m.handle(ServiceChosen("caf", "CAF"), 1) == [JoinQueue("caf", "en")]
+    assert m.state is State.WAITING
+    assert m.data.position is None
+    m.handle(QueuedUpdate("caf", 2, 300), 1.1)
+    assert (m.data.position, m.data.estimated_wait_s) == (2, 300)
+    m.handle(QueuedUpdate("caf", 1, 120), 5)
+    assert m.data.position == 1
+    assert m.handle(CallStarted("call-1", "Agnès"), 6) == [StartCall("call-1")]
+    assert m.state is State.IN_CALL
+    assert m.data.agent_name == "Agnès"
+    m.handle(ChatReceived("a1", "Bonjour"), 7)
+    m.handle(ChatSent("b1", "Hello"), 8)
+    assert [(line.mine, line.text) for line in m.data.transcript] == [
+        (False, "Bonjour"),
+        (True, "Hello"),
+    ]
+    assert m.handle(HangupTapped(), 9) == [EndCall("call-1", notify_server=True), Wipe()]
+    assert m.state is State.GOODBYE
+    assert m.data.transcript == ()
+    assert m.data.agent_name is None
+    assert m.data.language == "en", "goodbye is still said in the citizen's language"
+    assert m.handle(GoodbyeElapsed(), 10) == [Wipe()]
+    assert m.state is State.WELCOME
+    assert m.data == SessionData(language="fr")
+
+
+def test_agent_hangup_goes_to_goodbye_without_sending_hangup() -> None:
+    m = in_call(machine())
+    effects = m.handle(CallEnded("agent_hangup"), 3)
+    assert effects == [EndCall("call-1", notify_server=False), Wipe()]
+    assert m.state is State.GOODBYE
+    assert m.data.end_reason == "agent_hangup"
+
+
+def test_peer_lost_ends_call_and_tells_the_server() -> None:
+    m = in_call(machine())
+    effects = m.handle(CallEnded("peer_lost", by_server=False), 3)
+    assert effects == [EndCall("call-1", notify_server=True), Wipe()]
+
+
+def test_goodbye_returns_to_welcome_after_goodbye_timer() -> None:
+    m = in_call(machine())
+    m.handle(HangupTapped(), 10)
+    assert m.handle(Tick(), 12.9) == []
+    assert m.state is State.GOODBYE
+    assert m.handle(Tick(), 13) == [Wipe()]
+    assert m.state is State.WELCOME
+
+
+def test_finish_tapped_leaves_goodbye_at_once() -> None:
+    m = in_call(machine())
+    m.handle(HangupTapped(), 10)
+    assert m.handle(FinishTapped(), 10.5) == [Wipe()]
+    assert m.state is State.WELCOME
+
+
+def test_cancel_while_waiting_leaves_queue_and_forgets_service() -> None:
+    m = machine()
+    m.handle(StartTapped(), 0)
+    m.handle(ServiceChosen("caf", "CAF"), 1)
+    m.handle(QueuedUpdate("caf", 3, 600), 1)
+    assert m.handle(CancelTapped(), 2) == [LeaveQueue()]
+    assert m.state is State.CHOOSING
+    assert m.data.service_id is None and m.data.position is None
+
+
+def test_back_from_choosing_wipes() -> None:
+    m = machine()
+    m.handle(StartTapped(), 0)
+    m.handle(LanguageChosen("en"), 0)
+    assert m.handle(BackTapped(), 1) == [Wipe()]
+    assert m.data == SessionData()
+
+
+def test_idle_warning_then_reset_while_choosing() -> None:
+    m = machine()
+    m.handle(StartTapped(), 0)
+    m.handle(LanguageChosen("en"), 1)
+    m.handle(Tick(), 10.9)
+    assert not m.data.idle_warning
+    m.handle(Tick(), 11)
+    assert m.data.idle_warning
+    assert m.handle(Tick(), 15.9) == []
+    assert m.handle(Tick(), 16) == [Wipe()]
+    assert m.state is State.WELCOME
+    assert m.data == SessionData()
+
+
+def test_touch_dismisses_idle_warning_and_restarts_timer() -> None:
+    m = machine()
+    m.handle(StartTapped(), 0)
+    m.handle(Tick(), 12)
+    assert m.data.idle_warning
+    m.handle(Touch(), 13)
+    assert not m.data.idle_warning
+    m.handle(Tick(), 20)
+    assert m.state is State.CHOOSING and not m.data.idle_warning
+
+
+def test_idle_reset_while_waiting_leaves_the_queue() -> None:
+    m = machine()
+    m.handle(StartTapped(), 0)
+    m.handle(ServiceChosen("caf", "CAF"), 0)
+    m.handle(QueuedUpdate("caf", 4, 900), 0)
+    # Server updates are not the citizen: they do not keep the session alive.
+    m.handle(QueuedUpdate("caf", 3, 600), 9)
+    m.handle(Tick(), 10)
+    assert m.data.idle_warning
+    assert m.handle(Tick(), 15) == [LeaveQueue(), Wipe()]
+    assert m.state is State.WELCOME
+
+
+def test_no_idle_timeout_during_a_call_nor_on_welcome() -> None:
+    m = machine()
+    m.handle(Tick(), 1000)
+    assert m.state is State.WELCOME and not m.data.idle_warning
+    in_call(m)
+    m.handle(Tick(), 5000)
+    assert m.state is State.IN_CALL and not m.data.idle_warning
+
+
+def test_call_for_nobody_is_refused() -> None:
+    m = machine()
+    assert m.handle(CallStarted("c9", "Bob"), 0) == [RefuseCall("c9")]
+    assert m.state is State.WELCOME
+
+
+def test_server_down_during_call_closes_peer_and_wipes() -> None:
+    m = in_call(machine())
+    effects = m.handle(ServerDown(), 3)
+    assert effects == [EndCall("call-1", notify_server=False), Wipe()]
+    assert m.state is State.OUT_OF_SERVICE
+    assert m.data == SessionData()
+    assert m.handle(ServerDown(), 4) == []
+    assert m.handle(ServerUp(), 5) == [Wipe()]
+    assert m.state is State.WELCOME
+
+
+def test_server_up_outside_out_of_service_changes_nothing() -> None:
+    m = machine()
+    m.handle(StartTapped(), 0)
+    assert m.handle(ServerUp(), 1) == []
+    assert m.state is State.CHOOSING
+
+
+def test_refused_join_goes_back_to_choosing_with_notice() -> None:
+    m = machine()
+    m.handle(StartTapped(), 0)
+    m.handle(ServiceChosen("tax", "Impôts"), 1)
+    m.handle(ErrorOccurred("This service is closed."), 1)
+    assert m.state is State.CHOOSING
+    assert m.data.notice == "This service is closed."
+    assert m.data.service_id is None
+    m.handle(Touch(), 2)
+    assert m.data.notice is None
+
+
+def test_service_closed_while_waiting() -> None:
+    m = machine()
+    m.handle(StartTapped(), 0)
+    m.handle(ServiceChosen("tax", "Impôts"), 1)
+    m.handle(QueuedUpdate("tax", 1, 60), 1)
+    assert m.handle(LeftQueue("service_closed"), 2) == []
+    assert m.state is State.CHOOSING
+    assert m.data.notice
+
+
+def test_stale_queued_update_for_other_service_is_ignored() -> None:
+    m = machine()
+    m.handle(StartTapped(), 0)
+    m.handle(ServiceChosen("tax", "Impôts"), 1)
+    m.handle(QueuedUpdate("caf", 5, 60), 1)
+    assert m.data.position is None
+
+
+def test_transcript_is_bounded() -> None:
+    m = in_call(machine())
+    for i in range(500):
+        m.handle(ChatReceived(f"m{i}", "x"), 3)
+    assert len(m.data.transcript) == 200
+    assert m.data.transcript[-1].id == "m499"
+
+
+# ---------------------------------------------------------------------------
+# Random sequences
+# ---------------------------------------------------------------------------
+
+texts = st.text(min_size=1, max_size=20)
+ids = st.text(alphabet="abc123", min_size=1, max_size=6)
+events: st.SearchStrategy[Event] = st.one_of(
+    st.just(StartTapped()),
+    st.builds(LanguageChosen, st.sampled_from(["fr", "en"])),
+    st.just(BackTapped()),
+    st.builds(ServiceChosen, st.sampled_from(["caf", "tax"]), texts),
+    st.builds(
+        QueuedUpdate,
+        st.sampled_from(["caf", "tax"]),
+        st.integers(1, 50),
+        st.integers(0, 9999),
+    ),
+    st.builds(LeftQueue, st.sampled_from(["cancelled", "service_closed"])),
+    st.just(CancelTapped()),
+    st.builds(CallStarted, ids, texts),
+    st.builds(ChatReceived, ids, texts),
+    st.builds(ChatSent, ids, texts),
+    st.just(HangupTapped()),
+    st.builds(
+        CallEnded, st.sampled_from(["agent_hangup", "agent_gone", "peer_lost"]), st.booleans()
+    ),
+    st.just(GoodbyeElapsed()),
+    st.just(FinishTapped()),
+    st.just(Tick()),
+    st.just(Touch()),
+    st.just(ServerDown()),
+    st.just(ServerUp()),
+    st.builds(ErrorOccurred, texts),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(events, st.floats(0, 20)), max_size=60))
+def test_random_sequences_never_raise_and_welcome_is_always_wiped(
+    steps: list[tuple[Event, float]],
+) -> None:
+    m = machine()
+    now = 0.0
+    for event, delay in steps:
+        now += delay
+        before = m.state
+        effects = m.handle(event, now)
+        if m.state is State.WELCOME and before is not State.WELCOME:
+            assert Wipe() in effects
+            assert m.data == SessionData(), "nothing of the citizen survives"
+        if m.state is State.OUT_OF_SERVICE:
+            assert m.data == SessionData()
+        if m.state in (State.GOODBYE, State.WELCOME, State.OUT_OF_SERVICE):
+            assert m.data.transcript == ()
+            assert m.data.agent_name is None
+        if m.state is not State.IN_CALL:
+            assert m.data.call_id is None
+        if any(isinstance(e, EndCall) for e in effects):
+            assert before is State.IN_CALL
+        if any(isinstance(e, JoinQueue) for e in effects):
+            assert m.state is State.WAITING
