@@ -259,6 +259,14 @@ class MediaSources:
         self._subscriptions.append(track)
         return track
 
+    def subscribe_audio(self) -> MediaStreamTrack:
+        """A new reader of the microphone (buffered: audio must not drop 20 ms frames)."""
+        if self.closed:
+            raise MediaUnavailable("microphone", self.description, "media sources are closed")
+        track = self._relay.subscribe(self.audio, buffered=True)
+        self._subscriptions.append(track)
+        return track
+
     def close(self) -> None:
         """Stop every track and release the devices; safe to call twice."""
         if self.closed:

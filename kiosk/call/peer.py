@@ -1,0 +1,357 @@
+"""The booth's side of a call: one aiortc peer connection, its data channel and counters.
+
+The booth always offers.  aiortc gathers every candidate inside
+``setLocalDescription``, so :meth:`BoothPeer.create_offer` returns a complete offer
+and trickled remote candidates are only ever needed from the agent's side.
+
+Liveness does not rely on ICE consent (aiortc notices a dead browser only after
+~30 s): both peers send a ``heartbeat`` on the data channel every second and a
+peer silent for ``peer_timeout_s`` is reported as ``peer_lost``.  There is no ICE
+restart in aiortc either, so a broken call is recovered with a new ``BoothPeer``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Any, Literal
+
+import av
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCDataChannel,
+    RTCIceCandidate,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.sdp import candidate_from_sdp
+from pydantic import ValidationError
+
+from guichet import wire
+from kiosk.call.media import MediaSources
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_INTERVAL_S = 1.0
+PEER_TIMEOUT_S = 5.0
+"""A peer silent this long on the data channel is gone (long before ICE consent's 30 s)."""
+
+PeerState = Literal["connecting", "connected", "peer_lost", "failed", "closed"]
+_TERMINAL: frozenset[str] = frozenset({"peer_lost", "failed", "closed"})
+
+
+class PeerError(RuntimeError):
+    """A call operation that cannot be done now (channel not open, peer closed...)."""
+
+
+def ice_servers_to_aiortc(servers: list[wire.IceServer]) -> list[RTCIceServer]:
+    """Convert the switchboard's ICE servers, one for one (nothing added)."""
+    return [
+        RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
+        for s in servers
+    ]
+
+
+def parse_candidate(candidate: wire.IceCandidate) -> RTCIceCandidate:
+    """Turn a browser ``RTCIceCandidateInit`` into aiortc's ``RTCIceCandidate``.
+
+    Raises ``ValueError`` for a candidate line aiortc cannot read.
+    """
+    line = candidate.candidate.strip()
+    line = line.removeprefix("a=").removeprefix("candidate:")
+    try:
+        parsed = candidate_from_sdp(line)
+    except (AssertionError, IndexError, ValueError) as exc:
+        raise ValueError(f"unreadable ICE candidate {candidate.candidate[:80]!r}") from exc
+    parsed.sdpMid = candidate.sdpMid
+    parsed.sdpMLineIndex = candidate.sdpMLineIndex
+    return parsed
+
+
+class BoothPeer:
+    """The booth's peer connection for one call.
+
+    Callbacks:
+
+    - ``on_remote_video_frame(frame)``: each decoded agent video frame;
+    - ``on_chat(id, text)``: a chat line from the agent;
+    - ``on_state(state)``: ``"connecting"`` (offer being made), ``"connected"``
+      (ICE + DTLS up), then one of ``"peer_lost"`` (agent silent for
+      ``peer_timeout_s``, or it closed its side), ``"failed"`` (ICE/DTLS failure)
+      and finally ``"closed"`` (after :meth:`close`).  Each state is reported once.
+
+    Counters for the UI and benchmarks: ``frames_received``, ``first_frame_at``
+    (``time.monotonic()``), ``remote_frame_size``, ``audio_frames_received``,
+    ``bad_messages``, ``heartbeats_received``, ``offer_started_at``,
+    ``connected_at``.
+    """
+
+    def __init__(
+        self,
+        ice_servers: list[wire.IceServer],
+        media: MediaSources,
+        *,
+        on_remote_video_frame: Callable[[av.VideoFrame], None],
+        on_chat: Callable[[str, str], None],
+        on_state: Callable[[str], None],
+        on_remote_audio_frame: Callable[[av.AudioFrame], None] | None = None,
+        heartbeat_interval_s: float = HEARTBEAT_INTERVAL_S,
+        peer_timeout_s: float = PEER_TIMEOUT_S,
+    ) -> None:
+        self.media = media
+        self.on_remote_video_frame = on_remote_video_frame
+        self.on_remote_audio_frame = on_remote_audio_frame
+        self.on_chat = on_chat
+        self.on_state = on_state
+        self.heartbeat_interval_s = heartbeat_interval_s
+        self.peer_timeout_s = peer_timeout_s
+        # Never RTCPeerConnection() bare: its default configuration uses Google's
+        # STUN server.  An empty list means host candidates only.
+        self.configuration = RTCConfiguration(
+            iceServers=ice_servers_to_aiortc(ice_servers),
+            bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+        )
+        self.pc = RTCPeerConnection(self.configuration)
+        self.pc.on("connectionstatechange", self._on_connection_state)
+        self.pc.on("track", self._on_track)
+        self.channel: RTCDataChannel | None = None
+        self.state: str = "new"
+        self.frames_received = 0
+        self.first_frame_at: float | None = None
+        self.remote_frame_size: tuple[int, int] | None = None
+        self.audio_frames_received = 0
+        self.bad_messages = 0
+        self.heartbeats_received = 0
+        self.chats_received = 0
+        self.offer_started_at: float | None = None
+        self.connected_at: float | None = None
+        self.last_heard_at: float | None = None
+        self._local_tracks: list[MediaStreamTrack] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._heartbeat_seq = itertools.count()
+        self._closing = False
+
+    # -- public API --------------------------------------------------------
+
+    async def create_offer(self) -> wire.SessionDescription:
+        """Add camera, microphone and the data channel; return the complete offer."""
+        if self._closing:
+            raise PeerError("peer is closed")
+        if self.channel is not None:
+            raise PeerError("offer already created")
+        self.offer_started_at = time.monotonic()
+        self._set_state("connecting")
+        video = self.media.subscribe_video()
+        audio = self.media.subscribe_audio()
+        self._local_tracks += [video, audio]
+        self.pc.addTrack(audio)
+        self.pc.addTrack(video)
+        channel = self.pc.createDataChannel(wire.DATA_CHANNEL_LABEL)
+        self.channel = channel
+        channel.on("open", self._on_channel_open)
+        channel.on("message", self._on_channel_message)
+        channel.on("close", self._on_channel_close)
+        offer = await self.pc.createOffer()
+        # Gathers every candidate before returning (no trickle in aiortc).
+        await self.pc.setLocalDescription(offer)
+        local = self.pc.localDescription
+        return wire.SessionDescription(type="offer", sdp=local.sdp)
+
+    async def accept_answer(self, desc: wire.SessionDescription) -> None:
+        """Apply the agent's answer; a bad answer fails the call and raises PeerError."""
+        if self._closing:
+            raise PeerError("peer is closed")
+        if desc.type != "answer":
+            raise PeerError(f"expected an answer, got {desc.type}")
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=desc.sdp, type="answer"))
+        except (ValueError, AssertionError, KeyError, IndexError) as exc:
+            logger.warning("refused agent answer: %s", exc)
+            self._set_state("failed")
+            raise PeerError(f"agent answer refused: {exc}") from exc
+
+    async def add_remote_candidate(self, candidate: wire.IceCandidate | None) -> None:
+        """Add a trickled agent candidate (``None`` or an empty one: end of candidates).
+
+        A candidate that cannot be read is logged and ignored: one bad line must not
+        end a call that other candidates can carry.
+        """
+        if self._closing:
+            return
+        try:
+            if candidate is None or not candidate.candidate.strip():
+                await self.pc.addIceCandidate(None)
+                return
+            parsed = parse_candidate(candidate)
+            if parsed.sdpMid is None and parsed.sdpMLineIndex is None:
+                # Bundled: every m-line shares the first transport.
+                parsed.sdpMLineIndex = 0
+            await self.pc.addIceCandidate(parsed)
+        except (ValueError, AssertionError, KeyError) as exc:
+            logger.warning("ignored remote ICE candidate: %s", exc)
+
+    def send_chat(self, text: str) -> str:
+        """Send a chat line to the agent; returns its id.
+
+        Raises ``ValueError`` for an empty or too long text and :class:`PeerError` if
+        the data channel is not open.
+        """
+        msg_id = uuid.uuid4().hex[:16]
+        try:
+            msg = wire.Chat(id=msg_id, text=text)
+        except ValidationError as exc:
+            raise ValueError(f"chat text refused: {exc.errors()[0]['msg']}") from exc
+        self._send(msg)
+        return msg_id
+
+    async def close(self) -> None:
+        """Hang up: stop tasks, local track subscriptions and the connection. Idempotent."""
+        if self._closing:
+            return
+        self._closing = True
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        for track in self._local_tracks:
+            track.stop()
+        try:
+            await self.pc.close()
+        except Exception:
+            logger.exception("error while closing the peer connection")
+        self._set_state("closed")
+
+    # -- internals -----------------------------------------------------------
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _set_state(self, state: str) -> None:
+        if state == self.state:
+            return
+        # Once lost or failed, only "closed" may follow.
+        if self.state in _TERMINAL and state != "closed":
+            return
+        if self.state == "closed":
+            return
+        logger.info("call state %s -> %s", self.state, state)
+        self.state = state
+        if state == "connected":
+            self.connected_at = time.monotonic()
+        try:
+            self.on_state(state)
+        except Exception:
+            logger.exception("on_state callback failed")
+
+    def _send(self, msg: wire.Chat | wire.Heartbeat) -> None:
+        channel = self.channel
+        if self._closing or channel is None or channel.readyState != "open":
+            raise PeerError("the call's data channel is not open")
+        channel.send(wire.dump(msg))
+
+    def _on_connection_state(self) -> None:
+        state = self.pc.connectionState
+        if state == "connected":
+            self._set_state("connected")
+        elif state == "failed":
+            self._set_state("failed")
+        elif state == "closed" and not self._closing:
+            # The agent closed its side (DTLS close_notify): it is gone.
+            self._set_state("peer_lost")
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        logger.info("remote %s track", track.kind)
+        if track.kind == "video":
+            self._spawn(self._consume_video(track), "remote-video")
+        else:
+            self._spawn(self._consume_audio(track), "remote-audio")
+
+    async def _consume_video(self, track: MediaStreamTrack) -> None:
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            assert isinstance(frame, av.VideoFrame)  # noqa: S101 - a video track's contract
+            self.frames_received += 1
+            if self.first_frame_at is None:
+                self.first_frame_at = time.monotonic()
+                logger.info("first remote frame %dx%d", frame.width, frame.height)
+            self.remote_frame_size = (frame.width, frame.height)
+            try:
+                self.on_remote_video_frame(frame)
+            except Exception:
+                logger.exception("on_remote_video_frame callback failed")
+
+    async def _consume_audio(self, track: MediaStreamTrack) -> None:
+        # The jitter buffer only drains when someone reads: always consume, even
+        # when no playback is configured.
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            self.audio_frames_received += 1
+            if self.on_remote_audio_frame is not None:
+                assert isinstance(frame, av.AudioFrame)  # noqa: S101 - an audio track's contract
+                try:
+                    self.on_remote_audio_frame(frame)
+                except Exception:
+                    logger.exception("on_remote_audio_frame callback failed")
+
+    def _on_channel_open(self) -> None:
+        logger.info("data channel open")
+        self.last_heard_at = time.monotonic()
+        self._spawn(self._heartbeat_loop(), "heartbeat")
+        self._spawn(self._watchdog(), "peer-watchdog")
+
+    def _on_channel_close(self) -> None:
+        if not self._closing:
+            logger.info("data channel closed by the agent")
+            self._set_state("peer_lost")
+
+    def _on_channel_message(self, raw: str | bytes) -> None:
+        try:
+            msg = wire.parse_peer(raw)
+        except wire.WireError as exc:
+            self.bad_messages += 1
+            logger.warning("dropped malformed data-channel message: %s", exc)
+            return
+        self.last_heard_at = time.monotonic()
+        if isinstance(msg, wire.Heartbeat):
+            self.heartbeats_received += 1
+            return
+        self.chats_received += 1
+        try:
+            self.on_chat(msg.id, msg.text)
+        except Exception:
+            logger.exception("on_chat callback failed")
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            try:
+                self._send(wire.Heartbeat(seq=next(self._heartbeat_seq)))
+            except PeerError:
+                return
+            await asyncio.sleep(self.heartbeat_interval_s)
+
+    async def _watchdog(self) -> None:
+        # Sleep exactly until the current deadline: no polling constant needed and
+        # detection lands at peer_timeout_s after the last message, not later.
+        while not self._closing:
+            heard = self.last_heard_at or time.monotonic()
+            remaining = heard + self.peer_timeout_s - time.monotonic()
+            if remaining <= 0:
+                logger.warning("agent silent for %.1f s: peer lost", self.peer_timeout_s)
+                self._set_state("peer_lost")
+                return
+            await asyncio.sleep(remaining)

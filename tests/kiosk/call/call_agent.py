@@ -1,0 +1,119 @@
+"""A plain aiortc peer playing the agent's browser in call tests.
+
+It answers the booth's offer exactly as the console does (answer with every
+candidate gathered, camera + microphone back, heartbeat on the data channel),
+with switches to misbehave: stop heartbeats, send raw bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+
+import av
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCDataChannel,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from guichet import wire
+from kiosk.call.media import FakeCamera, FakeMicrophone
+
+HEARTBEAT_INTERVAL_S = 0.1
+
+
+class AgentPeer:
+    """The agent's side of a call, in the same process and loop as the booth."""
+
+    def __init__(self, heartbeat_interval_s: float = HEARTBEAT_INTERVAL_S) -> None:
+        # Host candidates only, as with an empty ice_servers list from the switchboard.
+        self.pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
+        self.camera = FakeCamera()
+        self.microphone = FakeMicrophone()
+        self.heartbeat_interval_s = heartbeat_interval_s
+        self.heartbeats_on = True
+        self.channel: RTCDataChannel | None = None
+        self.channel_open = asyncio.Event()
+        self.frames: list[av.VideoFrame] = []
+        self.first_frame_at: float | None = None
+        self.audio_frames = 0
+        self.received: list[wire.Chat | wire.Heartbeat] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.pc.on("track", self._on_track)
+        self.pc.on("datachannel", self._on_datachannel)
+
+    async def answer(self, offer: wire.SessionDescription) -> wire.SessionDescription:
+        """Apply the booth's offer, send camera and microphone back, return the answer."""
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer.sdp, type=offer.type))
+        self.pc.addTrack(self.microphone)
+        self.pc.addTrack(self.camera)
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        return wire.SessionDescription(type="answer", sdp=self.pc.localDescription.sdp)
+
+    def send_raw(self, data: str | bytes) -> None:
+        """Put anything on the data channel, valid or not."""
+        assert self.channel is not None
+        self.channel.send(data)
+
+    def send_chat(self, text: str, msg_id: str = "agent-1") -> None:
+        """Send a chat line as the console would."""
+        self.send_raw(wire.dump(wire.Chat(id=msg_id, text=text)))
+
+    def chats(self) -> list[wire.Chat]:
+        """Chat lines received from the booth."""
+        return [m for m in self.received if isinstance(m, wire.Chat)]
+
+    async def close(self) -> None:
+        """Close like a console that hangs up (``pc.close()``)."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.pc.close()
+
+    def _spawn(self, coro: object) -> None:
+        task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        self._spawn(self._consume(track))
+
+    async def _consume(self, track: MediaStreamTrack) -> None:
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            if isinstance(frame, av.VideoFrame):
+                if self.first_frame_at is None:
+                    self.first_frame_at = time.monotonic()
+                # Keep only a few frames: enough to check, not to fill memory.
+                self.frames = [*self.frames[-4:], frame]
+            else:
+                self.audio_frames += 1
+
+    def _on_datachannel(self, channel: RTCDataChannel) -> None:
+        self.channel = channel
+        self.channel_open.set()
+        channel.on("message", self._on_message)
+        self._spawn(self._heartbeats())
+
+    def _on_message(self, raw: str | bytes) -> None:
+        with contextlib.suppress(wire.WireError):
+            self.received.append(wire.parse_peer(raw))
+
+    async def _heartbeats(self) -> None:
+        for seq in itertools.count():
+            if self.heartbeats_on and self.channel is not None:
+                if self.channel.readyState != "open":
+                    return
+                self.channel.send(wire.dump(wire.Heartbeat(seq=seq)))
+            await asyncio.sleep(self.heartbeat_interval_s)
