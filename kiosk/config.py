@@ -1,0 +1,126 @@
+"""Booth settings: one place, loaded from a TOML file plus command-line overrides."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from kiosk import session
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SERVER_URL = "http://127.0.0.1:8700"
+DEFAULT_TOKEN_FILE = Path("/etc/guichet/booth-token")
+CATALOGUE_RETRY_MIN_S = 1.0
+"""First back-off delay when the switchboard is unreachable."""
+CATALOGUE_RETRY_MAX_S = 30.0
+"""Back-off ceiling: an unattended booth keeps trying forever, at most this far apart."""
+CATALOGUE_REFRESH_S = 60.0
+"""How often the service list (open/closed, waits) is refreshed while reachable."""
+HTTP_TIMEOUT_S = 5.0
+
+
+class InsecureTokenFile(Exception):
+    """The token file can be read by other users of the booth."""
+
+
+class BoothSettings(BaseModel):
+    """Everything a booth needs to start; unknown keys are refused (typos show up)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    server_url: str = DEFAULT_SERVER_URL
+    token_file: Path = DEFAULT_TOKEN_FILE
+    token: str | None = Field(default=None, exclude=True, repr=False)
+    """The booth token itself, for tests and demos; a deployed booth uses token_file."""
+    fake_media: bool = False
+    camera: str | None = None
+    microphone: str | None = None
+    languages: list[str] = Field(default_factory=lambda: ["fr", "en"])
+    default_language: str = "fr"
+    idle_warning_s: float = Field(default=session.IDLE_WARNING_S, gt=0)
+    idle_reset_s: float = Field(default=session.IDLE_RESET_S, gt=0)
+    goodbye_s: float = Field(default=session.GOODBYE_S, gt=0)
+    retry_min_s: float = Field(default=CATALOGUE_RETRY_MIN_S, gt=0)
+    retry_max_s: float = Field(default=CATALOGUE_RETRY_MAX_S, gt=0)
+    catalogue_refresh_s: float = Field(default=CATALOGUE_REFRESH_S, gt=0)
+    fullscreen: bool = True
+    width: int = Field(default=1280, ge=320)
+    height: int = Field(default=800, ge=240)
+    screenshot_dir: Path | None = None
+    allow_insecure_token_file: bool = False
+    """Demo/test escape hatch: accept a token file readable by others (with a warning)."""
+
+    @field_validator("server_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("server_url must start with http:// or https://")
+        return v.rstrip("/")
+
+    @model_validator(mode="after")
+    def _language(self) -> BoothSettings:
+        if not self.languages:
+            raise ValueError("at least one language is needed")
+        if self.default_language not in self.languages:
+            raise ValueError(f"default_language {self.default_language!r} not in languages")
+        return self
+
+    @property
+    def ws_url(self) -> str:
+        """The booth signaling WebSocket URL derived from ``server_url``."""
+        scheme, rest = self.server_url.split("://", 1)
+        return ("wss" if scheme == "https" else "ws") + "://" + rest + "/ws/booth"
+
+    @property
+    def timers(self) -> session.Timers:
+        """The session machine's timers from these settings."""
+        return session.Timers(
+            idle_warning_s=self.idle_warning_s,
+            idle_reset_s=self.idle_reset_s,
+            goodbye_s=self.goodbye_s,
+        )
+
+    def read_token(self) -> str:
+        """Return the booth token; refuse a token file others can read.
+
+        The token lets anyone impersonate the booth, so like an SSH key it must be
+        0600 (or stricter). ``allow_insecure_token_file`` turns the refusal into a
+        warning for demos.
+        """
+        if self.token:
+            return self.token
+        path = self.token_file
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            message = f"token file {path} has mode {mode:o}; it must be 600"
+            if not self.allow_insecure_token_file:
+                raise InsecureTokenFile(message)
+            logger.warning("%s (accepted: allow_insecure_token_file)", message)
+        token = path.read_text(encoding="utf-8").strip()
+        if not token:
+            raise ValueError(f"token file {path} is empty")
+        return token
+
+
+def load_settings(config_path: Path | None = None, **overrides: Any) -> BoothSettings:
+    """Load settings from a TOML file (optional), then apply non-None ``overrides``.
+
+    The file may have its keys at top level or under a ``[booth]`` table.
+    """
+    data: dict[str, Any] = {}
+    if config_path is not None:
+        with open(config_path, "rb") as fh:
+            raw = tomllib.load(fh)
+        data = dict(raw.get("booth", raw))
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    env_token = os.environ.get("GUICHET_BOOTH_TOKEN_FILE")
+    if env_token and "token_file" not in data:
+        data["token_file"] = env_token
+    return BoothSettings(**data)

@@ -1,0 +1,557 @@
+"""The booth's coordinator: session machine + signaling + call + catalogue.
+
+No Kivy here: the controller holds plain attributes the screens read
+(``state``, ``data``, ``services``, ``problem``, ``call_status``...) and calls its
+listeners after every change; ``kiosk.ui.state.BoothState`` mirrors them into Kivy
+properties on the next frame. Touch handlers call the ``tap_*`` methods, which never
+block: network work runs in tasks the controller keeps and cancels on ``stop``.
+
+A failure anywhere is logged and turned into a plain message for the citizen (or
+into the out-of-service screen); it never escapes to the Kivy loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from importlib import metadata
+from typing import Any
+
+import requests
+from pydantic import BaseModel, ValidationError
+
+from guichet import wire
+from kiosk import session as s
+from kiosk.call.media import MediaSources, MediaUnavailable, make_media
+from kiosk.call.peer import BoothPeer
+from kiosk.call.signaling import ServerMessage, SignalingClient, SignalingState
+from kiosk.config import HTTP_TIMEOUT_S, BoothSettings
+from kiosk.i18n import Translator
+
+logger = logging.getLogger(__name__)
+
+TICK_S = 0.25
+"""How often the idle and goodbye timers are checked."""
+CATALOGUE_PATH = "/api/v1/catalogue"
+
+SCREEN_NAMES: dict[s.State, str] = {
+    s.State.WELCOME: "welcome",
+    s.State.CHOOSING: "choose",
+    s.State.WAITING: "waiting",
+    s.State.IN_CALL: "call",
+    s.State.GOODBYE: "goodbye",
+    s.State.OUT_OF_SERVICE: "out_of_service",
+}
+"""Screen (Kivy ``Screen.name``) shown for each session state."""
+
+# Plain messages (English msgids, translated by the screens).
+MSG_SOMETHING_WRONG = "Something went wrong. Please try again."
+MSG_SERVICE_CLOSED = "This service is closed right now."
+MSG_MEDIA = "The camera or the microphone is not working."
+MSG_INTERRUPTED = "The call was interrupted."
+JOIN_ERRORS = {
+    wire.ErrorCode.SERVICE_CLOSED: MSG_SERVICE_CLOSED,
+    wire.ErrorCode.UNKNOWN_SERVICE: MSG_SERVICE_CLOSED,
+}
+
+try:
+    APP_VERSION = metadata.version("guichet")
+except metadata.PackageNotFoundError:  # running from a source tree
+    APP_VERSION = "0.0.0"
+
+Listener = Callable[[], None]
+FrameCallback = Callable[[Any], None]
+
+
+class CatalogueUnauthorized(Exception):
+    """The switchboard refused this booth's token."""
+
+
+def fetch_catalogue(server_url: str, token: str) -> wire.Catalogue:
+    """GET the service catalogue (blocking: call it through ``asyncio.to_thread``)."""
+    resp = requests.get(
+        server_url + CATALOGUE_PATH,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=HTTP_TIMEOUT_S,
+    )
+    if resp.status_code in (401, 403):
+        raise CatalogueUnauthorized(f"catalogue refused: HTTP {resp.status_code}")
+    resp.raise_for_status()
+    return wire.Catalogue.model_validate(resp.json())
+
+
+class BoothController:
+    """Drives one booth: owns the session machine, the signaling client and the call."""
+
+    def __init__(
+        self,
+        settings: BoothSettings,
+        *,
+        translator: Translator | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.translator = translator or Translator(settings.default_language)
+        self.clock = clock
+        self.machine = s.SessionMachine(
+            timers=settings.timers, default_language=settings.default_language
+        )
+        self.services: list[wire.ServicePublic] | None = None
+        """Last catalogue fetched (None until the first answer)."""
+        self.problem: str = ""
+        """Why the booth is out of service: "" | "unreachable" | "unauthorized"."""
+        self.call_status: str = ""
+        """Peer state during a call: "connecting", "connected", ..."""
+        self.muted = False
+        self.booth_name = ""
+        self.frames_received_total = 0
+        """Agent video frames over all calls (the current call's: ``frames_received``)."""
+        self.wipes = 0
+        """Number of wipes carried out (tests check one happens per session end)."""
+        self.on_remote_frame: FrameCallback | None = None
+        """Set by the call screen: gets each agent video frame (``av.VideoFrame``)."""
+        self.on_local_frame: FrameCallback | None = None
+        """Set by the call screen: gets each own-camera frame for the small preview."""
+        self._listeners: list[Listener] = []
+        self._wipe_listeners: list[Listener] = []
+        self._signaling: SignalingClient | None = None
+        self._signaling_state: SignalingState = "connecting"
+        self._catalogue_ok = False
+        self._catalogue_failed = False
+        self._catalogue_refused = False
+        self._frames_in_call = 0
+        self._pending_ice: list[wire.IceServer] = []
+        self._catalogue_kick = asyncio.Event()
+        self._peer: BoothPeer | None = None
+        self._media: MediaSources | None = None
+        self._call_id: str | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._loops: list[asyncio.Task[None]] = []
+        self._stopped = False
+        self._token = ""
+
+    # -- observable state ----------------------------------------------------
+
+    @property
+    def state(self) -> s.State:
+        """The session state."""
+        return self.machine.state
+
+    @property
+    def data(self) -> s.SessionData:
+        """The current citizen's session data."""
+        return self.machine.data
+
+    @property
+    def screen(self) -> str:
+        """Name of the screen to show."""
+        return SCREEN_NAMES[self.machine.state]
+
+    @property
+    def frames_received(self) -> int:
+        """Agent video frames received in the current (or last) call."""
+        return self._frames_in_call
+
+    @property
+    def in_call_peer(self) -> BoothPeer | None:
+        """The current peer (for tests and diagnostics)."""
+        return self._peer
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener()`` after every state change (on the loop thread)."""
+        self._listeners.append(listener)
+
+    def add_wipe_listener(self, listener: Listener) -> None:
+        """Call ``listener()`` on every wipe (the UI clears its text fields)."""
+        self._wipe_listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener()
+            except Exception:
+                logger.exception("state listener failed")
+
+    # -- life cycle ------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Read the token, connect to the switchboard and start the timers."""
+        self._stopped = False
+        try:
+            self._token = self.settings.read_token()
+        except Exception as exc:
+            logger.error("cannot read the booth token: %s", exc)
+            self.problem = "unauthorized"
+            self.dispatch(s.ServerDown())
+            return
+        self._signaling = SignalingClient(
+            self.settings.ws_url,
+            self._token,
+            APP_VERSION,
+            reconnect_min_s=self.settings.retry_min_s,
+            reconnect_max_s=self.settings.retry_max_s,
+            on_message=self._on_message,
+            on_state=self._on_signaling_state,
+        )
+        await self._signaling.start()
+        self._loops = [
+            asyncio.create_task(self._catalogue_loop(), name="catalogue"),
+            asyncio.create_task(self._tick_loop(), name="session-tick"),
+        ]
+
+    async def stop(self) -> None:
+        """Hang up, close everything and stop the background tasks; idempotent."""
+        self._stopped = True
+        for task in [*self._loops, *self._tasks]:
+            task.cancel()
+        for task in [*self._loops, *self._tasks]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._loops.clear()
+        self._tasks.clear()
+        await self._close_call()
+        if self._signaling is not None:
+            await self._signaling.stop()
+            self._signaling = None
+
+    # -- citizen actions (called from touch handlers; never block) ------------
+
+    def tap_start(self) -> None:
+        """The citizen touched the welcome screen."""
+        self.dispatch(s.StartTapped())
+        self._catalogue_kick.set()
+
+    def choose_language(self, language: str) -> None:
+        """A language button was pressed."""
+        if language in self.settings.languages:
+            self.dispatch(s.LanguageChosen(language))
+
+    def back(self) -> None:
+        """Back from the service list to the welcome screen."""
+        self.dispatch(s.BackTapped())
+
+    def choose_service(self, service_id: str) -> None:
+        """A service button was pressed; closed services are ignored."""
+        service = self.service(service_id)
+        if service is None or not service.open_now:
+            self.dispatch(s.ErrorOccurred(MSG_SERVICE_CLOSED))
+            return
+        self.dispatch(s.ServiceChosen(service.id, self.service_name(service)))
+
+    def cancel(self) -> None:
+        """Leave the queue."""
+        self.dispatch(s.CancelTapped())
+
+    def hangup(self) -> None:
+        """End the call."""
+        self.dispatch(s.HangupTapped())
+
+    def finish(self) -> None:
+        """Leave the goodbye screen now."""
+        self.dispatch(s.FinishTapped())
+
+    def touch(self) -> None:
+        """Any touch: keeps the session alive and dismisses the idle warning."""
+        self.dispatch(s.Touch())
+
+    def send_chat(self, text: str) -> bool:
+        """Send a chat line to the agent; False (with a notice) if it could not go."""
+        text = text.strip()
+        if not text or self._peer is None or self.state is not s.State.IN_CALL:
+            return False
+        try:
+            msg_id = self._peer.send_chat(text[: wire.MAX_CHAT_CHARS])
+        except Exception as exc:
+            logger.warning("chat not sent: %s", exc)
+            self.dispatch(s.ErrorOccurred(MSG_SOMETHING_WRONG))
+            return False
+        self.dispatch(s.ChatSent(msg_id, text))
+        return True
+
+    def toggle_mute(self) -> None:
+        """Mute or unmute the microphone."""
+        self.muted = not self.muted
+        setter = getattr(self._media, "set_muted", None)
+        if callable(setter):
+            setter(self.muted)
+        else:
+            logger.warning("microphone mute is not supported by this media source")
+        self._changed()
+
+    # -- helpers for the screens ---------------------------------------------
+
+    def service(self, service_id: str) -> wire.ServicePublic | None:
+        """The catalogue entry for ``service_id``."""
+        return next((x for x in self.services or [] if x.id == service_id), None)
+
+    def localized(self, texts: dict[str, str]) -> str:
+        """Pick the text in the citizen's language, else the default one, else any."""
+        lang = self.data.language
+        return (
+            texts.get(lang)
+            or texts.get(self.settings.default_language)
+            or next(iter(texts.values()), "")
+        )
+
+    def service_name(self, service: wire.ServicePublic) -> str:
+        """The service's name in the citizen's language."""
+        return self.localized(service.name) or service.id
+
+    # -- the machine -----------------------------------------------------------
+
+    def dispatch(self, event: s.Event) -> None:
+        """Feed one event to the session machine and carry out its effects."""
+        try:
+            effects = self.machine.handle(event, self.clock())
+        except Exception:
+            logger.exception("session machine failed on %r", event)
+            return
+        if self.translator.language != self.machine.data.language:
+            self.translator.set_language(self.machine.data.language)
+        for effect in effects:
+            try:
+                self._apply(effect)
+            except Exception:
+                logger.exception("effect %r failed", effect)
+        self._changed()
+
+    def _apply(self, effect: s.Effect) -> None:
+        if isinstance(effect, s.JoinQueue):
+            msg = wire.JoinQueue(service_id=effect.service_id, language=effect.language)
+            self._spawn(self._send_or_fail(msg), "join-queue")
+        elif isinstance(effect, s.LeaveQueue):
+            self._spawn(self._send_quietly(wire.LeaveQueue()), "leave-queue")
+        elif isinstance(effect, s.StartCall):
+            self._spawn(self._start_call(effect.call_id), "start-call")
+        elif isinstance(effect, s.RefuseCall):
+            hangup = wire.Hangup(call_id=effect.call_id, reason="no_citizen")
+            self._spawn(self._send_quietly(hangup), "refuse-call")
+        elif isinstance(effect, s.EndCall):
+            self._spawn(self._end_call(effect.call_id, effect.notify_server), "end-call")
+        elif isinstance(effect, s.Wipe):
+            self._wipe()
+
+    def _wipe(self) -> None:
+        # The session machine already forgot the citizen; forget our copies too.
+        self.muted = False
+        self.call_status = ""
+        self.wipes += 1
+        for listener in list(self._wipe_listeners):
+            try:
+                listener()
+            except Exception:
+                logger.exception("wipe listener failed")
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("task %s failed", task.get_name(), exc_info=task.exception())
+
+    async def _send_or_fail(self, msg: BaseModel) -> None:
+        try:
+            assert self._signaling is not None  # noqa: S101 - started before any tap
+            await self._signaling.send(msg)
+        except Exception as exc:
+            logger.warning("could not send %s: %s", type(msg).__name__, exc)
+            self.dispatch(s.ErrorOccurred(MSG_SOMETHING_WRONG))
+
+    async def _send_quietly(self, msg: BaseModel) -> None:
+        if self._signaling is None:
+            return
+        try:
+            await self._signaling.send(msg)
+        except Exception as exc:
+            logger.info("could not send %s: %s", type(msg).__name__, exc)
+
+    # -- signaling -------------------------------------------------------------
+
+    def _on_signaling_state(self, state: SignalingState, reason: str) -> None:
+        self._signaling_state = state
+        if state == "connected":
+            # The catalogue may be in a long back-off: refresh it now.
+            self._catalogue_kick.set()
+        self._check_health()
+
+    def _check_health(self) -> None:
+        sig = self._signaling_state
+        if sig == "unauthorized" or self._catalogue_refused:
+            self.problem = "unauthorized"
+        elif sig == "disconnected" or not self._catalogue_ok:
+            self.problem = "unreachable"
+        else:
+            self.problem = ""
+        down = (
+            sig in ("disconnected", "unauthorized")
+            or self._catalogue_failed
+            or self._catalogue_refused
+        )
+        healthy = sig == "connected" and self._catalogue_ok
+        if down and self.state is not s.State.OUT_OF_SERVICE:
+            self.dispatch(s.ServerDown())
+        elif healthy and self.state is s.State.OUT_OF_SERVICE:
+            self.dispatch(s.ServerUp())
+        else:
+            self._changed()
+
+    async def _on_message(self, msg: ServerMessage) -> None:
+        if isinstance(msg, wire.BoothWelcome):
+            self.booth_name = msg.booth_name
+            self._changed()
+        elif isinstance(msg, wire.Queued):
+            self.dispatch(s.QueuedUpdate(msg.service_id, msg.position, msg.estimated_wait_s))
+        elif isinstance(msg, wire.LeftQueue):
+            self.dispatch(s.LeftQueue(msg.reason))
+        elif isinstance(msg, wire.CallStarted):
+            self._pending_ice = msg.ice_servers
+            self.dispatch(s.CallStarted(msg.call_id, msg.agent_name))
+        elif isinstance(msg, wire.Answer):
+            if self._peer is not None and msg.call_id == self._call_id:
+                try:
+                    await self._peer.accept_answer(msg.description)
+                except Exception as exc:
+                    logger.warning("answer refused: %s", exc)
+                    self.dispatch(s.CallEnded("failed", by_server=False))
+        elif isinstance(msg, wire.Ice):
+            if self._peer is not None and msg.call_id == self._call_id:
+                await self._peer.add_remote_candidate(msg.candidate)
+        elif isinstance(msg, wire.CallEnded):
+            if msg.call_id == self.data.call_id:
+                self.dispatch(s.CallEnded(msg.reason.value, by_server=True))
+        elif isinstance(msg, wire.Error):
+            logger.warning("switchboard error %s: %s (%s)", msg.code, msg.message, msg.ref)
+            if msg.ref == "join_queue" and msg.code != wire.ErrorCode.ALREADY_QUEUED:
+                self.dispatch(s.ErrorOccurred(JOIN_ERRORS.get(msg.code, MSG_SOMETHING_WRONG)))
+
+    # -- the call ----------------------------------------------------------------
+
+    async def _start_call(self, call_id: str) -> None:
+        await self._close_call()
+        self._call_id = call_id
+        self._frames_in_call = 0
+        self.call_status = "connecting"
+        self._changed()
+        try:
+            if self.settings.fake_media:
+                media = make_media(True)
+            else:
+                # Opening devices can take a while (v4l2 probing): off the loop.
+                media = await asyncio.to_thread(
+                    make_media, False, self.settings.camera, self.settings.microphone
+                )
+            self._media = media
+            if self.muted:
+                self.toggle_mute()
+            peer = BoothPeer(
+                list(self._pending_ice),
+                media,
+                on_remote_video_frame=self._remote_frame,
+                on_chat=self._chat_received,
+                on_state=self._peer_state,
+            )
+            self._peer = peer
+            self._spawn(self._preview_loop(media), "preview")
+            offer = await peer.create_offer()
+            if self._call_id != call_id or self._signaling is None:
+                return  # the call ended while the offer was being made
+            await self._signaling.send(wire.Offer(call_id=call_id, description=offer))
+        except MediaUnavailable as exc:
+            logger.error("media unavailable: %s", exc)
+            self.dispatch(s.ErrorOccurred(MSG_MEDIA))
+            self.dispatch(s.CallEnded("media_unavailable", by_server=False))
+        except Exception:
+            logger.exception("call %s could not start", call_id)
+            self.dispatch(s.ErrorOccurred(MSG_INTERRUPTED))
+            self.dispatch(s.CallEnded("failed", by_server=False))
+
+    async def _end_call(self, call_id: str, notify_server: bool) -> None:
+        if notify_server and call_id:
+            await self._send_quietly(wire.Hangup(call_id=call_id, reason="booth_hangup"))
+        await self._close_call()
+
+    async def _close_call(self) -> None:
+        peer, media = self._peer, self._media
+        self._peer, self._media, self._call_id = None, None, None
+        if peer is not None:
+            try:
+                await peer.close()
+            except Exception:
+                logger.exception("peer close failed")
+        if media is not None:
+            media.close()
+
+    def _remote_frame(self, frame: Any) -> None:
+        self._frames_in_call += 1
+        self.frames_received_total += 1
+        if self.on_remote_frame is not None:
+            self.on_remote_frame(frame)
+
+    def _chat_received(self, msg_id: str, text: str) -> None:
+        self.dispatch(s.ChatReceived(msg_id, text))
+
+    def _peer_state(self, state: str) -> None:
+        self.call_status = state
+        if state in ("peer_lost", "failed") and self.state is s.State.IN_CALL:
+            self.dispatch(s.CallEnded(state, by_server=False))
+        else:
+            self._changed()
+
+    async def _preview_loop(self, media: MediaSources) -> None:
+        """Feed the small own-camera preview while the call lasts."""
+        try:
+            track = media.subscribe_video()
+        except MediaUnavailable:
+            return
+        try:
+            while self._media is media:
+                frame = await track.recv()
+                if self.on_local_frame is not None:
+                    self.on_local_frame(frame)
+        except Exception as exc:  # the track ends when media closes
+            logger.debug("preview stopped: %s", exc)
+        finally:
+            track.stop()
+
+    # -- background loops ----------------------------------------------------------
+
+    async def _tick_loop(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            self.dispatch(s.Tick())
+
+    async def _catalogue_loop(self) -> None:
+        delay = self.settings.retry_min_s
+        while True:
+            self._catalogue_kick.clear()
+            try:
+                catalogue = await asyncio.to_thread(
+                    fetch_catalogue, self.settings.server_url, self._token
+                )
+            except CatalogueUnauthorized as exc:
+                logger.error("%s", exc)
+                self._catalogue_ok = False
+                self._catalogue_refused = True
+                wait = self.settings.retry_max_s
+            except (requests.RequestException, ValidationError, ValueError) as exc:
+                logger.warning("catalogue unavailable: %s (retry in %.1f s)", exc, delay)
+                self._catalogue_ok = False
+                self._catalogue_failed = True
+                wait = delay
+                delay = min(delay * 2, self.settings.retry_max_s)
+            else:
+                self.services = list(catalogue.services)
+                self._catalogue_ok = True
+                self._catalogue_failed = self._catalogue_refused = False
+                delay = self.settings.retry_min_s
+                wait = self.settings.catalogue_refresh_s
+            self._check_health()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self._catalogue_kick.wait()
