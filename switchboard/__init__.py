@@ -1,0 +1,1 @@
+"""Switchboard: queues per service, agent presence and WebRTC signaling."""

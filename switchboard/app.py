@@ -1,0 +1,345 @@
+"""create_app(settings): HTTP routes, the booth and agent WebSockets, the console."""
+
+import asyncio
+import contextlib
+import html
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import Depends, FastAPI, HTTPException, Request, Response, WebSocket
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
+from starlette.websockets import WebSocketState
+
+from guichet import wire
+from guichet.wire import AgentInfo, ErrorCode, WireError
+from switchboard import auth
+from switchboard.auth import SESSION_COOKIE, SessionStore
+from switchboard.catalogue import load_catalogue
+from switchboard.db import Database
+from switchboard.hub import CLOSE_UNAUTHORIZED, Hub
+from switchboard.settings import ServerSettings
+
+log = logging.getLogger(__name__)
+
+CONSOLE_DIR = Path(__file__).parent / "console"
+HELLO_TIMEOUT_S = 10.0
+"""A booth that says nothing for this long after connecting is dropped."""
+REFRESH_INTERVAL_S = 30.0
+"""How often queues are re-checked for changes that come with time (opening hours)."""
+OUTBOX_LIMIT = 1000
+"""A client this far behind on reading is dropped rather than grow memory without bound."""
+CLOSE_TOO_SLOW = 1013
+
+
+class Health(BaseModel):
+    status: str
+
+
+@dataclass
+class _Close:
+    code: int
+    reason: str
+
+
+class SocketOutbox:
+    """Outbox of one WebSocket: the hub fills it, :meth:`pump` sends it in order."""
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[str | _Close] = asyncio.Queue()
+        self.closed = False
+
+    def send(self, message: BaseModel) -> None:
+        if self.closed:
+            return
+        if self._queue.qsize() >= OUTBOX_LIMIT:
+            log.warning("a client is not reading its messages: dropping it")
+            self.close(CLOSE_TOO_SLOW, "too slow")
+            return
+        self._queue.put_nowait(wire.dump(message))
+
+    def close(self, code: int, reason: str) -> None:
+        if not self.closed:
+            self.closed = True
+            self._queue.put_nowait(_Close(code, reason))
+
+    async def pump(self, ws: WebSocket) -> None:
+        """Send queued messages until a close is queued."""
+        while True:
+            item = await self._queue.get()
+            if isinstance(item, _Close):
+                await ws.close(item.code, item.reason)
+                return
+            await ws.send_text(item)
+
+
+async def _serve(ws: WebSocket, outbox: SocketOutbox, on_message: Callable[[str], None]) -> None:
+    """Read messages into ``on_message`` while the outbox pumps; stop when either ends."""
+
+    async def read() -> None:
+        while True:
+            event = await ws.receive()
+            if event["type"] == "websocket.disconnect":
+                return
+            data = event.get("text")
+            if data is None:
+                raw = event.get("bytes") or b""
+                data = raw.decode("utf-8", errors="replace")
+            on_message(data)
+
+    tasks = {asyncio.create_task(read()), asyncio.create_task(outbox.pump(ws))}
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            exc = task.exception()
+            if exc is not None and not isinstance(exc, (RuntimeError, OSError)):
+                log.warning("websocket ended with %r", exc)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+async def _close(ws: WebSocket, code: int, error: wire.Error | None = None) -> None:
+    if ws.application_state == WebSocketState.CONNECTED:
+        with contextlib.suppress(RuntimeError, OSError):
+            if error is not None:
+                await ws.send_text(wire.dump(error))
+            await ws.close(code)
+
+
+def _same_origin(ws: WebSocket) -> bool:
+    """Refuse cross-site WebSockets riding on the agent's cookie (no Origin: not a browser)."""
+    origin = ws.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc == ws.headers.get("host")
+
+
+def _security_headers(settings: ServerSettings) -> dict[str, str]:
+    ancestors = " ".join(settings.frame_ancestors) or "'none'"
+    csp = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+        f"form-action 'self'; frame-ancestors {ancestors}"
+    )
+    return {
+        "Content-Security-Policy": csp,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Cross-Origin-Opener-Policy": "same-origin",
+    }
+
+
+def create_app(settings: ServerSettings) -> FastAPI:
+    """The switchboard application for these settings (opens the database now)."""
+    catalogue = load_catalogue(settings.catalogue)
+    db = Database(settings.resolved_database_url)
+    sessions = SessionStore(settings.session_ttl_s)
+    hub = Hub(catalogue, settings.ice_servers)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async def refresh() -> None:
+            while True:
+                await asyncio.sleep(REFRESH_INTERVAL_S)
+                hub.publish()
+
+        task = asyncio.create_task(refresh())
+        log.info(
+            "switchboard ready: %d services from %s%s",
+            len(catalogue.services),
+            catalogue.source,
+            " (DEMO MODE)" if settings.demo else "",
+        )
+        try:
+            yield
+        finally:
+            task.cancel()
+            db.close()
+
+    app = FastAPI(
+        title="Guichet switchboard",
+        version="1",
+        description="Queues, agent presence and WebRTC signaling. See docs/protocol.md.",
+        docs_url=None,  # the default page loads Swagger UI from a CDN
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.hub = hub
+    app.state.db = db
+    app.state.sessions = sessions
+    app.state.settings = settings
+    headers = _security_headers(settings)
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        for name, value in headers.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    # ---------------------------------------------------------------- dependencies
+
+    async def current_booth(request: Request) -> auth.BoothPublic:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        booth = None
+        if scheme.lower() == "bearer" and token:
+            booth = await asyncio.to_thread(auth.booth_for_token, db, token.strip())
+        if booth is None:
+            raise HTTPException(
+                401, "unknown or revoked booth token", headers={"WWW-Authenticate": "Bearer"}
+            )
+        return booth
+
+    async def current_agent(request: Request) -> AgentInfo:
+        username = sessions.username(request.cookies.get(SESSION_COOKIE))
+        agent = await asyncio.to_thread(auth.get_agent, db, username) if username else None
+        if agent is None:
+            raise HTTPException(401, "not logged in")
+        return agent
+
+    # ---------------------------------------------------------------- HTTP
+
+    @app.get("/api/v1/health")
+    async def health() -> Health:
+        """Liveness probe."""
+        return Health(status="ok")
+
+    @app.get("/api/v1/catalogue")
+    async def get_catalogue(
+        booth: Annotated[auth.BoothPublic, Depends(current_booth)],
+    ) -> wire.Catalogue:
+        """Services with their hours, whether open now, and current waits (booths only)."""
+        return hub.catalogue_public()
+
+    @app.post("/api/v1/agent/login")
+    def login(body: wire.LoginRequest, response: Response) -> AgentInfo:
+        """Check an agent's password and set the session cookie."""
+        agent = auth.authenticate(db, body.username, body.password)
+        if agent is None:
+            log.warning("failed login for %r", body.username[:64])
+            raise HTTPException(401, "wrong username or password")
+        token = sessions.create(agent.username)
+        response.set_cookie(
+            SESSION_COOKIE,
+            token,
+            max_age=settings.session_ttl_s,
+            httponly=True,
+            samesite="strict",
+            secure=settings.cookie_secure,
+            path="/",
+        )
+        log.info("agent %s logged in", agent.username)
+        return agent
+
+    @app.post("/api/v1/agent/logout", status_code=204)
+    async def logout(request: Request, response: Response) -> None:
+        """End the agent's session."""
+        sessions.drop(request.cookies.get(SESSION_COOKIE))
+        response.delete_cookie(
+            SESSION_COOKIE, httponly=True, samesite="strict", secure=settings.cookie_secure
+        )
+
+    @app.get("/api/v1/agent/me")
+    async def me(agent: Annotated[AgentInfo, Depends(current_agent)]) -> AgentInfo:
+        """Who is logged in."""
+        return agent
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return HTMLResponse(_docs_page(app.openapi()))
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/console/")
+
+    # ---------------------------------------------------------------- WebSockets
+
+    @app.websocket("/ws/booth")
+    async def ws_booth(ws: WebSocket) -> None:
+        await ws.accept()
+        try:
+            first = await asyncio.wait_for(ws.receive(), HELLO_TIMEOUT_S)
+        except TimeoutError:
+            await _close(ws, CLOSE_UNAUTHORIZED, _unauthorized("no hello received in time"))
+            return
+        if first["type"] == "websocket.disconnect":
+            return
+        raw = first.get("text") or (first.get("bytes") or b"").decode("utf-8", "replace")
+        try:
+            hello = wire.parse_from_booth(raw)
+        except WireError as exc:
+            log.warning("booth connection refused: %s", exc)
+            await _close(ws, CLOSE_UNAUTHORIZED, wire.Error(code=exc.code, message=exc.reason))
+            return
+        if not isinstance(hello, wire.BoothHello):
+            await _close(ws, CLOSE_UNAUTHORIZED, _unauthorized("send hello first", hello.type))
+            return
+        booth = await asyncio.to_thread(auth.booth_for_token, db, hello.token)
+        if booth is None:
+            log.warning("booth connection refused: unknown or revoked token")
+            await _close(ws, CLOSE_UNAUTHORIZED, _unauthorized("unknown or revoked booth token"))
+            return
+        outbox = SocketOutbox()
+        link = hub.booth_connected(booth.booth_id, booth.name, outbox)
+        try:
+            await _serve(ws, outbox, lambda data: hub.booth_message(link, data))
+        finally:
+            hub.booth_disconnected(link)
+
+    @app.websocket("/ws/agent")
+    async def ws_agent(ws: WebSocket) -> None:
+        username = sessions.username(ws.cookies.get(SESSION_COOKIE))
+        agent = await asyncio.to_thread(auth.get_agent, db, username) if username else None
+        await ws.accept()
+        if agent is None or not _same_origin(ws):
+            log.warning("agent websocket refused: no valid session or foreign origin")
+            await _close(ws, CLOSE_UNAUTHORIZED)
+            return
+        outbox = SocketOutbox()
+        link = hub.agent_connected(agent, outbox)
+        try:
+            await _serve(ws, outbox, lambda data: hub.agent_message(link, data))
+        finally:
+            hub.agent_disconnected(link)
+
+    CONSOLE_DIR.mkdir(exist_ok=True)
+    app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
+    return app
+
+
+def _unauthorized(message: str, ref: str | None = None) -> wire.Error:
+    return wire.Error(code=ErrorCode.UNAUTHORIZED, message=message, ref=ref)
+
+
+def _docs_page(spec: dict[str, Any]) -> str:
+    """A self-contained HTML index of the API (no CDN, no script)."""
+    rows = []
+    for path, operations in spec.get("paths", {}).items():
+        for method, op in operations.items():
+            summary = op.get("summary", "") + (
+                " — " + op["description"] if op.get("description") else ""
+            )
+            rows.append(
+                f"<tr><td><code>{html.escape(method.upper())}</code></td>"
+                f"<td><code>{html.escape(path)}</code></td><td>{html.escape(summary)}</td></tr>"
+            )
+    return (
+        "<!doctype html><html lang=en><meta charset=utf-8><title>Guichet API</title>"
+        "<h1>Guichet switchboard API</h1>"
+        '<p>Machine-readable contract: <a href="/openapi.json">/openapi.json</a>. '
+        "WebSockets <code>/ws/booth</code> and <code>/ws/agent</code> follow "
+        "<code>docs/protocol.md</code> (messages in <code>guichet/wire.py</code>).</p>"
+        "<table><tr><th>method</th><th>path</th><th>what</th></tr>" + "".join(rows) + "</table>"
+    )

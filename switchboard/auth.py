@@ -1,0 +1,243 @@
+"""Agent passwords (scrypt), agent sessions, booth tokens."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from guichet.wire import AgentInfo
+from switchboard.db import Agent, BoothCredential, Database
+
+SESSION_COOKIE = "guichet_session"
+SCRYPT_N = 2**14
+SCRYPT_R = 8
+SCRYPT_P = 1
+_SCRYPT_MAXMEM = 64 * 1024 * 1024
+USERNAME_RE = re.compile(r"^[a-z0-9_.-]{1,64}$")
+
+
+class AuthError(ValueError):
+    """An account or token operation that cannot be done."""
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash: ``scrypt$n$r$p$salt$hash`` (base64)."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(
+        password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, maxmem=_SCRYPT_MAXMEM
+    )
+    return "$".join(
+        ["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P), _b64(salt), _b64(digest)]
+    )
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Whether ``password`` matches ``stored`` (constant-time compare)."""
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(
+            password.encode(),
+            salt=base64.b64decode(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            maxmem=_SCRYPT_MAXMEM,
+            dklen=len(expected),
+        )
+    except ValueError:
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+# Checked against when the username does not exist, so both failures cost the same time.
+_DUMMY_HASH = hash_password(secrets.token_hex(16))
+
+
+def new_token() -> str:
+    """A fresh random secret (256 bits, URL-safe)."""
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    """SHA-256 hex of a token: what we store instead of the token itself."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def agent_info(agent: Agent) -> AgentInfo:
+    return AgentInfo(
+        username=agent.username, display_name=agent.display_name, services=list(agent.services)
+    )
+
+
+# ---------------------------------------------------------------------------
+# Agents
+# ---------------------------------------------------------------------------
+
+
+def add_agent(
+    db: Database, username: str, password: str, services: list[str], display_name: str | None
+) -> AgentInfo:
+    """Create an agent, or update one with that username (password, services, name)."""
+    if not USERNAME_RE.match(username):
+        raise AuthError(f"username {username!r}: use 1-64 of a-z 0-9 _ . -")
+    if not password:
+        raise AuthError("empty password")
+    with db.session() as session, session.begin():
+        agent = session.get(Agent, username)
+        if agent is None:
+            agent = Agent(username=username)
+            session.add(agent)
+        agent.display_name = display_name or (
+            agent.display_name if agent.display_name else username
+        )
+        agent.password_hash = hash_password(password)
+        agent.services = list(services)
+        return agent_info(agent)
+
+
+def list_agents(db: Database) -> list[AgentInfo]:
+    with db.session() as session:
+        return [agent_info(a) for a in session.scalars(select(Agent).order_by(Agent.username))]
+
+
+def get_agent(db: Database, username: str) -> AgentInfo | None:
+    with db.session() as session:
+        agent = session.get(Agent, username)
+        return agent_info(agent) if agent else None
+
+
+def authenticate(db: Database, username: str, password: str) -> AgentInfo | None:
+    """The agent if the password is right; same cost whether or not the user exists."""
+    with db.session() as session:
+        agent = session.get(Agent, username)
+        stored = agent.password_hash if agent else _DUMMY_HASH
+        ok = verify_password(password, stored)
+        return agent_info(agent) if (agent is not None and ok) else None
+
+
+# ---------------------------------------------------------------------------
+# Booths
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoothPublic:
+    booth_id: str
+    name: str
+    created_at: datetime
+    revoked: bool
+
+
+def _booth_id_for(name: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")[:48]
+    return slug or "booth"
+
+
+def create_booth_token(db: Database, name: str) -> tuple[BoothPublic, str]:
+    """A new booth credential; returns it and the token (shown once, stored hashed)."""
+    if not name.strip():
+        raise AuthError("empty booth name")
+    token = new_token()
+    with db.session() as session, session.begin():
+        taken = set(session.scalars(select(BoothCredential.booth_id)))
+        base = _booth_id_for(name)
+        booth_id, n = base, 2
+        while booth_id in taken:
+            booth_id, n = f"{base}-{n}", n + 1
+        row = BoothCredential(booth_id=booth_id, name=name, token_hash=token_hash(token))
+        session.add(row)
+        session.flush()
+        return _booth_public(row), token
+
+
+def revoke_booth(db: Database, booth_id: str) -> bool:
+    with db.session() as session, session.begin():
+        row = session.get(BoothCredential, booth_id)
+        if row is None:
+            return False
+        row.revoked = True
+        return True
+
+
+def list_booths(db: Database) -> list[BoothPublic]:
+    with db.session() as session:
+        rows = session.scalars(select(BoothCredential).order_by(BoothCredential.booth_id))
+        return [_booth_public(r) for r in rows]
+
+
+def booth_for_token(db: Database, token: str) -> BoothPublic | None:
+    """The booth owning an unrevoked ``token`` (lookup by hash, so no timing leak on the token)."""
+    with db.session() as session:
+        row = session.scalars(
+            select(BoothCredential).where(BoothCredential.token_hash == token_hash(token))
+        ).first()
+        if row is None or row.revoked:
+            return None
+        return _booth_public(row)
+
+
+def _booth_public(row: BoothCredential) -> BoothPublic:
+    return BoothPublic(row.booth_id, row.name, row.created_at, row.revoked)
+
+
+# ---------------------------------------------------------------------------
+# Agent sessions
+# ---------------------------------------------------------------------------
+
+
+class SessionStore:
+    """Agent login sessions kept in memory, keyed by the token's hash; they expire."""
+
+    def __init__(self, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl_s
+        self._clock = clock
+        self._sessions: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()  # login runs in FastAPI's thread pool
+
+    def create(self, username: str) -> str:
+        """Open a session; returns the token for the cookie."""
+        token = new_token()
+        with self._lock:
+            self._purge()
+            self._sessions[token_hash(token)] = (username, self._clock() + self._ttl)
+        return token
+
+    def username(self, token: str | None) -> str | None:
+        """The session's agent, or None if unknown or expired."""
+        if not token:
+            return None
+        with self._lock:
+            entry = self._sessions.get(token_hash(token))
+            if entry is None:
+                return None
+            if entry[1] <= self._clock():
+                del self._sessions[token_hash(token)]
+                return None
+            return entry[0]
+
+    def drop(self, token: str | None) -> None:
+        if token:
+            with self._lock:
+                self._sessions.pop(token_hash(token), None)
+
+    def _purge(self) -> None:
+        now = self._clock()
+        for key in [k for k, (_, expiry) in self._sessions.items() if expiry <= now]:
+            del self._sessions[key]

@@ -1,0 +1,416 @@
+"""Live connections and call routing between booths and agents.
+
+The hub is synchronous and does no I/O itself: each connection is an :class:`Outbox`
+that queues what to send (the WebSocket layer in ``app.py`` drains it). Every state
+change happens in one method call on the event loop, so there are no races to lock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from pydantic import BaseModel
+
+from guichet import wire
+from guichet.wire import AgentInfo, AgentPresence, CallEndReason, ErrorCode, WireError
+from switchboard.catalogue import Catalogue, Service
+from switchboard.queues import QueueBook, QueueError
+
+log = logging.getLogger(__name__)
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_REPLACED = 4409
+
+
+class Outbox(Protocol):
+    """Where the hub puts messages for one connection; sending happens elsewhere."""
+
+    def send(self, message: BaseModel) -> None: ...
+
+    def close(self, code: int, reason: str) -> None: ...
+
+
+@dataclass(eq=False)
+class BoothLink:
+    """One connected, authenticated booth."""
+
+    booth_id: str
+    name: str
+    outbox: Outbox
+    call_id: str | None = None
+    last_queued: tuple[str, int, int] | None = None
+    """Last (ticket, position, estimate) sent, so ``queued`` is pushed only on change."""
+
+
+@dataclass(eq=False)
+class AgentLink:
+    """One agent console connection (an agent may have several tabs)."""
+
+    agent: AgentInfo
+    outbox: Outbox
+    presence: AgentPresence = AgentPresence.AVAILABLE
+    presence_after_call: AgentPresence = AgentPresence.AVAILABLE
+    call_id: str | None = None
+    last_queues: list[wire.ServiceQueue] | None = field(default=None, repr=False)
+
+
+@dataclass(eq=False)
+class Call:
+    call_id: str
+    booth: BoothLink
+    agent: AgentLink
+    service_id: str
+    ticket_id: str
+    started_at: float
+
+
+def message_type(raw: str | bytes) -> str | None:
+    """The ``type`` of a raw message if it can be read, for error references."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    value = data.get("type") if isinstance(data, dict) else None
+    return value[:40] if isinstance(value, str) else None
+
+
+class Hub:
+    """Booths, agents, queues and calls of one switchboard process."""
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        ice_servers: list[wire.IceServer],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.catalogue = catalogue
+        self.queues = QueueBook({s.id: s.expected_call_s for s in catalogue.services})
+        self.ice_servers = list(ice_servers)
+        self.clock = clock
+        self.booths: dict[str, BoothLink] = {}
+        self.agents: list[AgentLink] = []
+        self.calls: dict[str, Call] = {}
+
+    # ------------------------------------------------------------------ queries
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    def agents_available(self, service_id: str) -> int:
+        """Distinct agents available (not paused, not in a call) who may answer the service."""
+        return len(
+            {
+                a.agent.username
+                for a in self.agents
+                if a.presence is AgentPresence.AVAILABLE and service_id in a.agent.services
+            }
+        )
+
+    def estimate_for_newcomer(self, service_id: str) -> int:
+        """Estimated wait of a citizen who would join the service now."""
+        position = len(self.queues.waiting(service_id)) + 1
+        return self.queues.estimated_wait_s(service_id, position, self.agents_available(service_id))
+
+    def service_public(self, service: Service) -> wire.ServicePublic:
+        """A service as the booth's catalogue shows it."""
+        return wire.ServicePublic(
+            id=service.id,
+            name=service.name,
+            description=service.description,
+            icon=service.icon,
+            open_now=service.is_open(self.now()),
+            hours=service.hours_text(),
+            waiting=len(self.queues.waiting(service.id)),
+            estimated_wait_s=self.estimate_for_newcomer(service.id),
+        )
+
+    def catalogue_public(self) -> wire.Catalogue:
+        return wire.Catalogue(
+            services=[self.service_public(s) for s in self.catalogue.services],
+            server_time=self.clock(),
+        )
+
+    # ------------------------------------------------------------------ booths
+
+    def booth_connected(self, booth_id: str, name: str, outbox: Outbox) -> BoothLink:
+        """Register an authenticated booth (replacing an older connection) and welcome it."""
+        old = self.booths.get(booth_id)
+        if old is not None:
+            log.warning("booth %s connected again: replacing its previous connection", booth_id)
+            old.outbox.send(
+                wire.Error(code=ErrorCode.REPLACED, message="this booth connected again elsewhere")
+            )
+            old.outbox.close(CLOSE_REPLACED, "replaced")
+            self._forget_booth(old)
+        link = BoothLink(booth_id, name, outbox)
+        self.booths[booth_id] = link
+        outbox.send(wire.BoothWelcome(booth_id=booth_id, booth_name=name))
+        log.info("booth %s (%s) connected", booth_id, name)
+        return link
+
+    def booth_disconnected(self, link: BoothLink) -> None:
+        """The booth's socket closed: leave its queue or end its call."""
+        if self.booths.get(link.booth_id) is link:
+            log.info("booth %s disconnected", link.booth_id)
+            self._forget_booth(link)
+            self.publish()
+
+    def _forget_booth(self, link: BoothLink) -> None:
+        del self.booths[link.booth_id]
+        ticket = self.queues.leave(link.booth_id)
+        if ticket is not None:
+            log.info("booth %s left queue %s (gone)", link.booth_id, ticket.service_id)
+        if link.call_id is not None:
+            self._end_call(self.calls[link.call_id], CallEndReason.BOOTH_GONE)
+
+    def booth_message(self, link: BoothLink, raw: str | bytes) -> None:
+        """Handle one raw message from a booth; refusals become ``error`` messages."""
+        if self.booths.get(link.booth_id) is not link:
+            return  # a replaced connection's late messages change nothing
+        try:
+            msg = wire.parse_from_booth(raw)
+            self._booth_handle(link, msg)
+        except WireError as exc:
+            self._refuse(link.outbox, f"booth {link.booth_id}", exc, message_type(raw))
+            return
+        self.publish()
+
+    def _booth_handle(self, link: BoothLink, msg: BaseModel) -> None:
+        match msg:
+            case wire.Ping():
+                link.outbox.send(wire.Pong(server_time=self.clock()))
+            case wire.JoinQueue(service_id=service_id, language=language):
+                self._join(link, service_id, language)
+            case wire.LeaveQueue():
+                ticket = self.queues.leave(link.booth_id)
+                if ticket is None:
+                    raise WireError(ErrorCode.NOT_QUEUED, "this booth is not in a queue")
+                link.last_queued = None
+                link.outbox.send(wire.LeftQueue(ticket_id=ticket.ticket_id, reason="cancelled"))
+                log.info("booth %s left queue %s", link.booth_id, ticket.service_id)
+            case wire.Offer(call_id=call_id) | wire.Ice(call_id=call_id):
+                self._call_of(call_id, link).agent.outbox.send(msg)
+            case wire.Hangup(call_id=call_id):
+                self._end_call(self._call_of(call_id, link), CallEndReason.BOOTH_HANGUP)
+            case wire.BoothHello():
+                raise WireError(ErrorCode.MALFORMED, "hello was already received")
+            case _:  # pragma: no cover - the parser only yields the types above
+                raise WireError(ErrorCode.UNKNOWN_TYPE, "unexpected message")
+
+    def _join(self, link: BoothLink, service_id: str, language: str) -> None:
+        if link.call_id is not None:
+            raise WireError(ErrorCode.BUSY, "this booth is in a call")
+        service = self.catalogue.get(service_id)
+        if service is None:
+            raise WireError(ErrorCode.UNKNOWN_SERVICE, f"no service {service_id!r}")
+        if not service.is_open(self.now()):
+            raise WireError(ErrorCode.SERVICE_CLOSED, f"{service.name_in('en')} is closed now")
+        try:
+            ticket = self.queues.join(service_id, link.booth_id, language, self.clock())
+        except QueueError as exc:
+            raise WireError(ErrorCode(exc.code), exc.reason) from exc
+        link.last_queued = None
+        log.info("booth %s joined queue %s (%s)", link.booth_id, service_id, ticket.ticket_id)
+
+    # ------------------------------------------------------------------ agents
+
+    def agent_connected(self, agent: AgentInfo, outbox: Outbox) -> AgentLink:
+        """Register an authenticated agent console; sends the welcome and the queues."""
+        link = AgentLink(agent, outbox)
+        self.agents.append(link)
+        outbox.send(wire.AgentWelcome(agent=agent, presence=link.presence))
+        log.info("agent %s connected", agent.username)
+        self.publish()
+        return link
+
+    def agent_disconnected(self, link: AgentLink) -> None:
+        """The console closed: its call (if any) ends with ``agent_gone``."""
+        if link not in self.agents:
+            return
+        self.agents.remove(link)
+        if link.call_id is not None:
+            self._end_call(self.calls[link.call_id], CallEndReason.AGENT_GONE)
+        log.info("agent %s disconnected", link.agent.username)
+        self.publish()
+
+    def agent_message(self, link: AgentLink, raw: str | bytes) -> None:
+        """Handle one raw message from an agent console."""
+        if link not in self.agents:
+            return
+        try:
+            msg = wire.parse_from_agent(raw)
+            self._agent_handle(link, msg)
+        except WireError as exc:
+            self._refuse(link.outbox, f"agent {link.agent.username}", exc, message_type(raw))
+            return
+        self.publish()
+
+    def _agent_handle(self, link: AgentLink, msg: BaseModel) -> None:
+        match msg:
+            case wire.Ping():
+                link.outbox.send(wire.Pong(server_time=self.clock()))
+            case wire.AnswerNext(service_id=service_id):
+                self._answer_next(link, service_id)
+            case wire.Answer(call_id=call_id) | wire.Ice(call_id=call_id):
+                self._call_of(call_id, link).booth.outbox.send(msg)
+            case wire.Hangup(call_id=call_id):
+                self._end_call(self._call_of(call_id, link), CallEndReason.AGENT_HANGUP)
+            case wire.SetPresence(status=status):
+                if link.call_id is not None:
+                    link.presence_after_call = AgentPresence(status)
+                else:
+                    link.presence = AgentPresence(status)
+                log.info("agent %s is %s", link.agent.username, status)
+            case _:  # pragma: no cover - the parser only yields the types above
+                raise WireError(ErrorCode.UNKNOWN_TYPE, "unexpected message")
+
+    def _answer_next(self, link: AgentLink, service_id: str | None) -> None:
+        username = link.agent.username
+        if any(a.call_id is not None for a in self.agents if a.agent.username == username):
+            raise WireError(ErrorCode.BUSY, "you are already in a call")
+        if service_id is not None:
+            if service_id not in link.agent.services:
+                raise WireError(
+                    ErrorCode.SERVICE_FORBIDDEN, f"you may not answer service {service_id!r}"
+                )
+            if self.catalogue.get(service_id) is None:
+                raise WireError(ErrorCode.UNKNOWN_SERVICE, f"no service {service_id!r}")
+            allowed = [service_id]
+        else:
+            allowed = [s for s in link.agent.services if self.catalogue.get(s) is not None]
+        ticket = self.queues.take_next(allowed)
+        if ticket is None:
+            raise WireError(ErrorCode.QUEUE_EMPTY, "nobody is waiting")
+        booth = self.booths[ticket.booth_id]
+        service = self.catalogue.get(ticket.service_id)
+        assert service is not None  # noqa: S101 - tickets exist only for catalogue services
+        call = Call(
+            call_id=f"c-{secrets.token_hex(8)}",
+            booth=booth,
+            agent=link,
+            service_id=ticket.service_id,
+            ticket_id=ticket.ticket_id,
+            started_at=self.clock(),
+        )
+        self.calls[call.call_id] = call
+        booth.call_id = call.call_id
+        booth.last_queued = None
+        link.call_id = call.call_id
+        link.presence_after_call = link.presence
+        link.presence = AgentPresence.IN_CALL
+        link.outbox.send(
+            wire.CallAssigned(
+                call_id=call.call_id,
+                ticket_id=ticket.ticket_id,
+                service_id=service.id,
+                service_name=service.name_in("fr"),
+                booth_name=booth.name,
+                language=ticket.language,
+                waited_s=max(0, round(self.clock() - ticket.joined_at)),
+                ice_servers=self.ice_servers,
+            )
+        )
+        booth.outbox.send(
+            wire.CallStarted(
+                call_id=call.call_id,
+                agent_name=link.agent.display_name,
+                ice_servers=self.ice_servers,
+            )
+        )
+        log.info(
+            "call %s: agent %s answered booth %s (%s)",
+            call.call_id,
+            username,
+            booth.booth_id,
+            service.id,
+        )
+
+    # ------------------------------------------------------------------ calls
+
+    def _call_of(self, call_id: str, sender: BoothLink | AgentLink) -> Call:
+        call = self.calls.get(call_id)
+        if call is None:
+            raise WireError(ErrorCode.NO_CALL, f"no current call {call_id!r}")
+        if sender is not call.booth and sender is not call.agent:
+            raise WireError(ErrorCode.NOT_YOUR_CALL, f"call {call_id!r} is not yours")
+        return call
+
+    def _end_call(self, call: Call, reason: CallEndReason) -> None:
+        del self.calls[call.call_id]
+        call.booth.call_id = None
+        call.agent.call_id = None
+        call.agent.presence = call.agent.presence_after_call
+        duration = self.clock() - call.started_at
+        self.queues.record_call_duration(call.service_id, duration)
+        ended = wire.CallEnded(call_id=call.call_id, reason=reason)
+        if reason in (CallEndReason.BOOTH_HANGUP, CallEndReason.BOOTH_GONE):
+            call.agent.outbox.send(ended)
+        else:
+            call.booth.outbox.send(ended)
+        log.info("call %s ended after %.0f s: %s", call.call_id, duration, reason.value)
+
+    # ------------------------------------------------------------------ pushes
+
+    def publish(self) -> None:
+        """Push ``queued`` to booths and ``queues`` to agents whose picture changed."""
+        for ticket in self.queues.all_tickets():
+            booth = self.booths[ticket.booth_id]
+            position = self.queues.position(ticket.booth_id) or 1
+            estimate = self.queues.estimated_wait_s(
+                ticket.service_id, position, self.agents_available(ticket.service_id)
+            )
+            state = (ticket.ticket_id, position, estimate)
+            if booth.last_queued != state:
+                booth.last_queued = state
+                booth.outbox.send(
+                    wire.Queued(
+                        ticket_id=ticket.ticket_id,
+                        service_id=ticket.service_id,
+                        position=position,
+                        estimated_wait_s=estimate,
+                    )
+                )
+        for agent in self.agents:
+            services = self._queues_for(agent.agent)
+            if agent.last_queues != services:
+                agent.last_queues = services
+                agent.outbox.send(wire.Queues(server_time=self.clock(), services=services))
+
+    def _queues_for(self, agent: AgentInfo) -> list[wire.ServiceQueue]:
+        now = self.now()
+        views = []
+        for service in self.catalogue.services:
+            if service.id not in agent.services:
+                continue
+            waiting = [
+                wire.WaitingCitizen(
+                    ticket_id=t.ticket_id,
+                    booth_name=self.booths[t.booth_id].name,
+                    language=t.language,
+                    waiting_since=t.joined_at,
+                )
+                for t in self.queues.waiting(service.id)
+            ]
+            views.append(
+                wire.ServiceQueue(
+                    service_id=service.id,
+                    name=service.name_in("fr"),
+                    open_now=service.is_open(now),
+                    agents_available=self.agents_available(service.id),
+                    estimated_wait_s=self.estimate_for_newcomer(service.id),
+                    waiting=waiting,
+                )
+            )
+        return views
+
+    @staticmethod
+    def _refuse(outbox: Outbox, who: str, exc: WireError, ref: str | None) -> None:
+        log.warning("refused message from %s (%s): %s", who, ref or "?", exc)
+        outbox.send(wire.Error(code=exc.code, message=exc.reason, ref=ref))

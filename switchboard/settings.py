@@ -1,0 +1,144 @@
+"""ServerSettings: every knob of the switchboard in one place, refusing insecure set-ups."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import stat
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from guichet.wire import IceServer
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 8700
+DEFAULT_SESSION_TTL_S = 8 * 3600
+"""An agent's working day: sessions expire after it."""
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used (unreadable file, bad value, insecure outside demo)."""
+
+
+class ServerSettings(BaseModel):
+    """How the switchboard runs; loaded from a TOML file and/or command-line flags."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = DEFAULT_PORT
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    """SQLAlchemy URL; ``None`` means the SQLite file ``guichet.sqlite3`` in ``data_dir``."""
+    catalogue: Path | None = None
+    """Services TOML file; ``None`` means the demo catalogue shipped in the package."""
+    ice_servers: list[IceServer] = Field(default_factory=list)
+    """STUN/TURN servers handed to both peers. Empty: host candidates only, never a public STUN."""
+    demo: bool = False
+    """Demo mode: plain-HTTP cookies allowed (no ``Secure`` flag). Never in production."""
+    session_ttl_s: Annotated[int, Field(gt=0, le=7 * 24 * 3600)] = DEFAULT_SESSION_TTL_S
+    tls_certfile: Path | None = None
+    tls_keyfile: Path | None = None
+    frame_ancestors: list[str] = Field(default_factory=lambda: ["'self'"])
+    """Origins allowed to embed the console in an iframe (CSP ``frame-ancestors``)."""
+    log_level: str = "info"
+
+    @field_validator("ice_servers")
+    @classmethod
+    def _ice_schemes(cls, value: list[IceServer]) -> list[IceServer]:
+        for server in value:
+            for url in server.urls:
+                if not url.startswith(("stun:", "turn:", "turns:")):
+                    raise ValueError(
+                        f"ICE server URL {url!r} must start with stun:, turn: or turns:"
+                    )
+        return value
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ServerSettings:
+        if (self.tls_certfile is None) != (self.tls_keyfile is None):
+            raise ValueError("tls_certfile and tls_keyfile go together")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.sqlite_path}"
+
+    @property
+    def sqlite_path(self) -> Path:
+        """Where the default SQLite database lives."""
+        return self.data_dir / "guichet.sqlite3"
+
+    @property
+    def cookie_secure(self) -> bool:
+        """The session cookie carries ``Secure`` except in demo mode (plain HTTP on loopback)."""
+        return not self.demo
+
+    @property
+    def is_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    def security_problems(self) -> tuple[list[str], list[str]]:
+        """``(refusals, warnings)`` for these settings; refusals stop the server outside demo."""
+        refusals: list[str] = []
+        warnings: list[str] = []
+        if not self.is_loopback and self.tls_certfile is None:
+            warnings.append(
+                f"listening on {self.host} without TLS: put a TLS reverse proxy in front,"
+                " or agents' session cookies and booth tokens travel in clear"
+            )
+        if self.data_dir.exists():
+            mode = self.data_dir.stat().st_mode
+            if mode & (stat.S_IWGRP | stat.S_IWOTH | stat.S_IROTH):
+                # The database holds password hashes and booth-token hashes.
+                refusals.append(
+                    f"data directory {self.data_dir} is readable or writable by others"
+                    f" (mode {stat.S_IMODE(mode):o}); chmod 700 it"
+                )
+        for server in self.ice_servers:
+            if any(u.startswith("turn:") for u in server.urls) and server.credential:
+                warnings.append(
+                    "a static TURN credential is configured; prefer time-limited credentials"
+                )
+        return refusals, warnings
+
+    def check_secure(self) -> None:
+        """Log warnings; raise :class:`SettingsError` on refusals unless in demo mode."""
+        refusals, warnings = self.security_problems()
+        for text in warnings:
+            log.warning("insecure setting: %s", text)
+        if refusals and not self.demo:
+            raise SettingsError("refusing to start: " + "; ".join(refusals))
+        for text in refusals:
+            log.warning("insecure setting accepted in demo mode: %s", text)
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> ServerSettings:
+    """Settings from a TOML file (top level or a ``[server]`` table), then ``overrides``."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise SettingsError(f"{path}: cannot read settings: {exc.strerror or exc}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{path}: not valid TOML: {exc}") from exc
+        data.update(raw.get("server", raw))
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return ServerSettings.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise SettingsError(f"{path or 'settings'}: {where}: {first['msg']}") from exc
