@@ -1,0 +1,53 @@
+"""Fixtures for the agent console tests: headless Chromium and a signed-in agent page."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from fixtures.browser import LoopbackGuard, agent_login, launch_chromium, new_agent_page
+from fixtures.server import RunningServer
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian Chromium, headless, fake camera and microphone."""
+    async with async_playwright() as pw:
+        chromium = await launch_chromium(pw)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@dataclass
+class AgentPage:
+    """A console page with its context and the guard recording its requests."""
+
+    page: Page
+    context: BrowserContext
+    guard: LoopbackGuard
+
+
+@pytest.fixture
+async def console(browser: Browser, switchboard: RunningServer) -> AsyncIterator[AgentPage]:
+    """A fresh console page (not signed in). On teardown: nothing left 127.0.0.1, no JS error."""
+    context, page, guard = await new_agent_page(browser, switchboard.base_url)
+    try:
+        yield AgentPage(page, context, guard)
+    finally:
+        await context.close()
+    assert guard.outside == [], f"requests left 127.0.0.1: {guard.outside}"
+    assert guard.requests, "the guard saw no request at all"
+    assert not [e for e in guard.console_errors if "pageerror" in e], guard.console_errors
+
+
+@pytest.fixture
+async def alice(console: AgentPage, switchboard: RunningServer) -> AgentPage:
+    """The console signed in as alice (caf, impots), socket online."""
+    await agent_login(
+        console.page, switchboard.base_url, "alice", switchboard.agent_passwords["alice"]
+    )
+    return console
