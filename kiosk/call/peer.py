@@ -43,6 +43,9 @@ HEARTBEAT_INTERVAL_S = 1.0
 PEER_TIMEOUT_S = 5.0
 """A peer silent this long on the data channel is gone (long before ICE consent's 30 s)."""
 
+LOOP_STALL_TOLERANCE_S = 0.25
+"""A watchdog waking up later than this blames the booth's own loop, not the agent."""
+
 PeerState = Literal["connecting", "connected", "peer_lost", "failed", "closed"]
 _TERMINAL: frozenset[str] = frozenset({"peer_lost", "failed", "closed"})
 
@@ -137,6 +140,7 @@ class BoothPeer:
         self._tasks: set[asyncio.Task[None]] = set()
         self._heartbeat_seq = itertools.count()
         self._closing = False
+        self._grace_until = 0.0
 
     # -- public API --------------------------------------------------------
 
@@ -348,10 +352,19 @@ class BoothPeer:
         # Sleep exactly until the current deadline: no polling constant needed and
         # detection lands at peer_timeout_s after the last message, not later.
         while not self._closing:
-            heard = self.last_heard_at or time.monotonic()
+            heard = max(self.last_heard_at or 0.0, self._grace_until - self.peer_timeout_s)
             remaining = heard + self.peer_timeout_s - time.monotonic()
             if remaining <= 0:
                 logger.warning("agent silent for %.1f s: peer lost", self.peer_timeout_s)
                 self._set_state("peer_lost")
                 return
+            planned = time.monotonic() + remaining
             await asyncio.sleep(remaining)
+            late = time.monotonic() - planned
+            if late > LOOP_STALL_TOLERANCE_S:
+                # Our own loop was blocked (a slow UI frame, a GC pause): the
+                # agent's heartbeats are probably waiting unread in the socket.
+                # Give them a short grace instead of blaming the agent.
+                logger.warning("event loop stalled %.2f s; peer watchdog re-armed", late)
+                grace = min(self.peer_timeout_s, 2 * self.heartbeat_interval_s)
+                self._grace_until = time.monotonic() + grace

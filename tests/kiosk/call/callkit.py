@@ -1,8 +1,9 @@
-"""A plain aiortc peer playing the agent's browser in call tests.
+"""Helpers for the call tests: an agent peer, a recorder of booth callbacks, wait_for.
 
-It answers the booth's offer exactly as the console does (answer with every
-candidate gathered, camera + microphone back, heartbeat on the data channel),
-with switches to misbehave: stop heartbeats, send raw bytes.
+``AgentPeer`` is a plain aiortc peer playing the agent's browser: it answers the
+booth's offer as the console does (answer with every candidate gathered, camera and
+microphone back, heartbeat on the data channel), with switches to misbehave: stop
+heartbeats, send raw bytes.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ import asyncio
 import contextlib
 import itertools
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import av
+import pytest
 from aiortc import (
     RTCBundlePolicy,
     RTCConfiguration,
@@ -25,13 +29,44 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from guichet import wire
 from kiosk.call.media import FakeCamera, FakeMicrophone
 
-HEARTBEAT_INTERVAL_S = 0.1
+TEST_HEARTBEAT_S = 0.1
+TEST_PEER_TIMEOUT_S = 0.6
+
+
+@dataclass
+class BoothRecorder:
+    """What the booth peer's callbacks saw."""
+
+    states: list[str] = field(default_factory=list)
+    chats: list[tuple[str, str]] = field(default_factory=list)
+    frames: list[av.VideoFrame] = field(default_factory=list)
+
+    def on_state(self, state: str) -> None:
+        self.states.append(state)
+
+    def on_chat(self, msg_id: str, text: str) -> None:
+        self.chats.append((msg_id, text))
+
+    def on_frame(self, frame: av.VideoFrame) -> None:
+        self.frames = [*self.frames[-4:], frame]
+
+
+async def wait_for(
+    predicate: Callable[[], object], timeout: float = 5.0, what: str = "condition"
+) -> None:
+    """Poll ``predicate()`` on the loop until true; fail the test after ``timeout``."""
+    try:
+        async with asyncio.timeout(timeout):
+            while not predicate():
+                await asyncio.sleep(0.01)
+    except TimeoutError:
+        pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
 class AgentPeer:
     """The agent's side of a call, in the same process and loop as the booth."""
 
-    def __init__(self, heartbeat_interval_s: float = HEARTBEAT_INTERVAL_S) -> None:
+    def __init__(self, heartbeat_interval_s: float = TEST_HEARTBEAT_S) -> None:
         # Host candidates only, as with an empty ice_servers list from the switchboard.
         self.pc = RTCPeerConnection(
             RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from call_agent import AgentPeer
-from conftest import TEST_PEER_TIMEOUT_S, BoothRecorder, wait_for
+from callkit import TEST_PEER_TIMEOUT_S, AgentPeer, BoothRecorder, wait_for
 
 from kiosk.call.peer import BoothPeer
 

@@ -76,10 +76,10 @@ def test_playing_a_30fps_camera_draws_about_30fps(report: dict[str, object]) -> 
     fps = report["play_fps"]
     assert isinstance(fps, float)
     # Drawn on frame deadlines, every camera frame gets drawn (schedule_interval
-    # at 1/30 would top out near 28.5 fps and skip frames).  The fps floor leaves
-    # room for a busy CI machine; the ratio is the real check.
-    assert fps >= 27.0
+    # at 1/30 would top out near 28.5 fps).  Measured alone: 29.5-30.2 fps, ratio
+    # 0.98-1.0; the floors leave room for a 2-core CI machine busy with other tests.
     ratio = report["play_drawn_ratio"]
     assert isinstance(ratio, float)
-    assert ratio >= 0.95
+    assert fps >= 25.0, report
+    assert ratio >= 0.9, report
     assert report["play_track_stopped"] is True
