@@ -1,0 +1,58 @@
+"""Shared look of the booth: colours, sizes and the widgets every screen uses.
+
+The palette follows the French state's design system (bleu France #000091 on white,
+red only for hanging up); every touch target is at least ``TOUCH_MIN`` high, about
+2 cm on a 15" 1280x800 booth screen.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from kivy.lang import Builder
+from kivy.metrics import dp
+from kivy.uix.screenmanager import Screen
+
+BLUE = (0.0, 0.0, 0.569, 1.0)
+BLUE_DARK = (0.0, 0.0, 0.38, 1.0)
+BLUE_PALE = (0.925, 0.925, 0.996, 1.0)
+WHITE = (1.0, 1.0, 1.0, 1.0)
+TEXT = (0.086, 0.086, 0.086, 1.0)
+TEXT_MUTED = (0.30, 0.30, 0.30, 1.0)
+GREY_BG = (0.93, 0.93, 0.93, 1.0)
+GREY_LINE = (0.80, 0.80, 0.80, 1.0)
+RED = (0.882, 0.0, 0.059, 1.0)
+RED_DARK = (0.65, 0.0, 0.04, 1.0)
+GREEN = (0.094, 0.459, 0.235, 1.0)
+NOTICE_BG = (1.0, 0.93, 0.85, 1.0)
+
+TOUCH_MIN = dp(96)
+"""Smallest touch target height (≥ 2 cm at 1280x800 on a 15" panel)."""
+HEADER_H = dp(88)
+
+KV_DIR = Path(__file__).resolve().parent
+
+
+def wait_minutes(estimated_wait_s: float) -> int:
+    """Whole minutes to show for an estimate, rounded up (0: "less than a minute").
+
+    Rounded up so the booth never promises an agent sooner than the estimate.
+    """
+    if estimated_wait_s < 60:
+        return 0
+    return math.ceil(estimated_wait_s / 60)
+
+
+def load_kv(name: str) -> None:
+    """Load ``kiosk/ui/<name>.kv`` once (the screen modules call this at import)."""
+    path = str(KV_DIR / f"{name}.kv")
+    if path not in Builder.files:
+        Builder.load_file(path)
+
+
+class BoothScreen(Screen):  # type: ignore[misc]  # kivy has no type information
+    """Base of every screen: white background (see ``common.kv``)."""
+
+
+load_kv("common")

@@ -1,0 +1,89 @@
+"""Kivy mirror of the controller's state: the properties screens bind to.
+
+The controller calls its listener on the asyncio loop as often as events come; this
+adapter coalesces them with a ``Clock`` trigger so screens redraw at most once a
+frame, and keeps the controller free of Kivy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.clock import Clock
+from kivy.event import EventDispatcher
+from kivy.properties import (
+    BooleanProperty,
+    ListProperty,
+    NumericProperty,
+    StringProperty,
+)
+
+from kiosk.controller import BoothController
+
+
+class BoothState(EventDispatcher):  # type: ignore[misc]  # kivy has no type information
+    """What the screens show; refreshed from the controller once per frame at most."""
+
+    screen = StringProperty("welcome")
+    language = StringProperty("fr")
+    languages = ListProperty([])
+    booth_name = StringProperty("")
+    services = ListProperty([])
+    """Dicts: id, name, description, hours, open, waiting (texts in the current language)."""
+    services_loaded = BooleanProperty(False)
+    notice = StringProperty("")
+    idle_warning = BooleanProperty(False)
+    service_name = StringProperty("")
+    position = NumericProperty(0)
+    """0 until the server has given a position."""
+    estimated_wait_s = NumericProperty(-1)
+    agent_name = StringProperty("")
+    transcript = ListProperty([])
+    """Tuples (mine, text)."""
+    call_status = StringProperty("")
+    muted = BooleanProperty(False)
+    problem = StringProperty("")
+
+    def __init__(self, controller: BoothController, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.controller = controller
+        self.languages = list(controller.settings.languages)
+        self._trigger = Clock.create_trigger(self.refresh, 0)
+        controller.add_listener(self._trigger)
+        self.refresh()
+
+    def refresh(self, *_: Any) -> None:
+        """Copy the controller's state into the properties (only changed values fire)."""
+        c = self.controller
+        d = c.data
+        self.language = d.language
+        self.booth_name = c.booth_name
+        services = [
+            {
+                "id": x.id,
+                "name": c.service_name(x),
+                "description": c.localized(x.description),
+                "hours": c.localized(x.hours),
+                "open": x.open_now,
+                "waiting": x.waiting,
+                "icon": x.icon,
+            }
+            for x in c.services or []
+        ]
+        if services != self.services:
+            self.services = services
+        self.services_loaded = c.services is not None
+        self.notice = d.notice or ""
+        self.idle_warning = d.idle_warning
+        self.service_name = d.service_name or ""
+        self.position = d.position or 0
+        self.estimated_wait_s = -1 if d.estimated_wait_s is None else d.estimated_wait_s
+        self.agent_name = d.agent_name or ""
+        transcript = [(line.mine, line.text) for line in d.transcript]
+        if transcript != self.transcript:
+            self.transcript = transcript
+        self.call_status = c.call_status
+        self.muted = c.muted
+        self.problem = c.problem
+        # The screen last: its on_enter may read the values above.
+        self.screen = c.screen
