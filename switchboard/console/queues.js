@@ -51,14 +51,12 @@ export function renderQueues(list, services, { canAnswer, clockOffset, onAnswer 
     const item = el('li', 'gc-queue');
     item.dataset.serviceId = svc.service_id;
     const head = el('div', 'gc-queue-head');
-    const titleBox = el('div', 'gc-queue-title');
     const h = el('h3', 'gc-h3', svc.name);
     h.id = `gc-q-${svc.service_id}`;
-    titleBox.append(h);
+    head.append(h);
     const badge = el('span', svc.open_now ? 'gc-badge gc-badge-open' : 'gc-badge gc-badge-closed',
       svc.open_now ? 'Ouvert' : 'Fermé');
-    titleBox.append(badge);
-    head.append(titleBox);
+    head.append(badge);
 
     const btn = el('button', 'gc-btn gc-btn-secondary gc-btn-sm', 'Répondre au suivant');
     btn.type = 'button';
@@ -66,7 +64,6 @@ export function renderQueues(list, services, { canAnswer, clockOffset, onAnswer 
     btn.setAttribute('aria-label', `Répondre au suivant — ${svc.name}`);
     btn.disabled = !canAnswer || svc.waiting.length === 0;
     btn.addEventListener('click', () => onAnswer(svc.service_id));
-    head.append(btn);
     item.append(head);
 
     const facts = el('dl', 'gc-queue-facts');
@@ -100,6 +97,9 @@ export function renderQueues(list, services, { canAnswer, clockOffset, onAnswer 
       }
       item.append(people);
     }
+    const foot = el('div', 'gc-queue-foot');
+    foot.append(btn);
+    item.append(foot);
     list.append(item);
   }
   if (focusKey) {

@@ -127,12 +127,14 @@ class FakeBooth:
             RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
         )
         self.pc = pc
-        self.channel = pc.createDataChannel("guichet")
-        self.channel.on("open", self._on_channel_open)
-        self.channel.on("message", self._on_channel_message)
         pc.on("track", self._on_track)
         pc.addTrack(PatternTrack())
         pc.addTrack(AudioStreamTrack())
+        # Tracks before the channel: with MAX_BUNDLE, aiortc 1.16 stops the shared
+        # transport on the answer if the data channel was created first.
+        self.channel = pc.createDataChannel("guichet")
+        self.channel.on("open", self._on_channel_open)
+        self.channel.on("message", self._on_channel_message)
         await pc.setLocalDescription(await pc.createOffer())
         desc = pc.localDescription
         await self.send(

@@ -1,0 +1,141 @@
+"""Answering a citizen: video both ways, chat over the data channel, hanging up."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from conftest import AgentPage
+from console_booth import FakeBooth
+from fixtures.browser import console_state, console_stats, screenshot, wait_console
+from fixtures.server import RunningServer
+from playwright.async_api import Page, expect
+
+pytestmark = pytest.mark.browser
+
+CALL_TIMEOUT_MS = 15_000
+
+
+async def _answer_booth(page: Page, booth: FakeBooth, service_id: str = "caf") -> str:
+    """The booth queues, the agent clicks "Répondre au suivant", the call connects."""
+    await booth.connect()
+    await booth.join_queue(service_id)
+    await wait_console(page, "c.waiting >= 1")
+    await page.get_by_role("button", name="Répondre au suivant", exact=True).click()
+    call_id = await booth.take_call()
+    await wait_console(page, "c.state === 'in_call' && c.channelOpen", CALL_TIMEOUT_MS)
+    assert await console_state(page, "callId") == call_id
+    return call_id
+
+
+async def _wait_frames(page: Page, at_least: int) -> dict[str, float]:
+    async with asyncio.timeout(CALL_TIMEOUT_MS / 1000):
+        while True:
+            stats = await console_stats(page)
+            if stats["framesDecoded"] >= at_least:
+                return stats
+            await asyncio.sleep(0.1)
+
+
+async def test_agent_answers_sees_citizen_chats_and_hangs_up(
+    alice: AgentPage, switchboard: RunningServer
+) -> None:
+    page = alice.page
+    booth = FakeBooth(switchboard.ws_url, switchboard.booth_tokens["booth-1"])
+    try:
+        call_id = await _answer_booth(page, booth)
+        await expect(page.locator("#gc-call-booth")).to_have_text("booth-1")
+        await expect(page.locator("#gc-call-service")).to_have_text("Allocations familiales")
+        await expect(page.locator("#gc-presence")).to_have_text("En appel")
+        await expect(page.locator("#gc-answer-next")).to_be_disabled()
+
+        # The citizen's video is decoded at 640x480 and keeps coming.
+        first = await _wait_frames(page, 5)
+        later = await _wait_frames(page, int(first["framesDecoded"]) + 15)
+        assert (later["frameWidth"], later["frameHeight"]) == (640, 480)
+        assert later["framesDecoded"] > first["framesDecoded"]
+        # The agent's fake camera reaches the booth.
+        async with asyncio.timeout(10):
+            while booth.video_frames_received < 10:
+                await asyncio.sleep(0.1)
+        assert booth.video_frame_size is not None and booth.video_frame_size[0] > 0
+        # Heartbeats flow from the console every second.
+        async with asyncio.timeout(5):
+            while booth.heartbeats_received < 2:
+                await asyncio.sleep(0.1)
+
+        # Chat, both ways, shown as text (never as HTML).
+        await page.get_by_label("Message au citoyen").fill("Bonjour, je vous écoute.")
+        await page.get_by_role("button", name="Envoyer").click()
+        async with asyncio.timeout(5):
+            while "Bonjour, je vous écoute." not in booth.chats:
+                await asyncio.sleep(0.05)
+        booth.send_chat("Je n'entends pas bien <b>vous</b>", "c-1")
+        log = page.locator("#gc-chat-log")
+        await expect(log).to_contain_text("Je n'entends pas bien <b>vous</b>")
+        await expect(log.locator("b")).to_have_count(0)
+        await expect(log).to_have_attribute("aria-live", "polite")
+        await expect(page.locator("#gc-call-timer")).not_to_have_text("00:00", timeout=3000)
+        await screenshot(page, "console-in-call")
+
+        await page.get_by_role("button", name="Raccrocher").click()
+        ended = await booth.expect("call_ended")
+        assert ended["call_id"] == call_id and ended["reason"] == "agent_hangup"
+        await wait_console(page, "c.state === 'idle' && c.callId === null")
+        await expect(page.locator("#gc-notice")).to_contain_text("Appel terminé.")
+        # Chat transcript is wiped with the call.
+        await expect(log.locator("li")).to_have_count(0)
+    finally:
+        await booth.close()
+
+
+async def test_booth_hangup_tells_the_agent_the_citizen_left(
+    alice: AgentPage, switchboard: RunningServer
+) -> None:
+    page = alice.page
+    booth = FakeBooth(switchboard.ws_url, switchboard.booth_tokens["booth-1"])
+    try:
+        await _answer_booth(page, booth)
+        await _wait_frames(page, 5)
+        await booth.hangup()
+        await wait_console(page, "c.state === 'idle'")
+        await expect(page.locator("#gc-notice")).to_contain_text("Le citoyen a quitté l'appel")
+        assert await console_state(page, "lastCallEnd") == "booth_hangup"
+        assert await console_state(page, "waiting") == 0
+        await expect(page.locator("#gc-answer-next")).to_be_disabled()
+        await expect(page.locator("#gc-presence")).to_have_text("Disponible")
+        await screenshot(page, "console-citizen-left")
+    finally:
+        await booth.close()
+
+
+async def test_booth_that_vanishes_mid_call_is_reported(
+    alice: AgentPage, switchboard: RunningServer
+) -> None:
+    page = alice.page
+    booth = FakeBooth(switchboard.ws_url, switchboard.booth_tokens["booth-2"])
+    try:
+        await _answer_booth(page, booth)
+        await booth.close()
+        await wait_console(page, "c.state === 'idle'")
+        await expect(page.locator("#gc-notice")).to_contain_text("Le citoyen a quitté l'appel")
+        assert await console_state(page, "lastCallEnd") in ("booth_gone", "link_lost")
+    finally:
+        await booth.close()
+
+
+async def test_silent_booth_counts_as_link_lost_after_five_seconds(
+    alice: AgentPage, switchboard: RunningServer
+) -> None:
+    page = alice.page
+    booth = FakeBooth(switchboard.ws_url, switchboard.booth_tokens["booth-1"])
+    try:
+        call_id = await _answer_booth(page, booth)
+        booth.send_heartbeats = False
+        await wait_console(page, "c.state === 'idle'", 9000)
+        assert await console_state(page, "lastCallEnd") == "link_lost"
+        await expect(page.locator("#gc-notice")).to_contain_text("Liaison perdue")
+        ended = await booth.expect("call_ended")
+        assert ended["call_id"] == call_id
+    finally:
+        await booth.close()
