@@ -71,7 +71,8 @@ async def test_answering_an_empty_queue_shows_the_server_error(
     page = alice.page
     # The button is disabled when nobody waits; force a stale click as a slow UI could.
     await page.evaluate(
-        "() => { const b = document.getElementById('gc-answer-next'); b.disabled = false; b.click(); }"
+        "() => { const b = document.getElementById('gc-answer-next');"
+        " b.disabled = false; b.click(); }"
     )
     await expect(page.get_by_role("alert")).to_contain_text(
         "Personne n'attend dans cette file pour le moment."
