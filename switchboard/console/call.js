@@ -174,7 +174,11 @@ export class CallSession extends EventTarget {
 
   attachChannel(channel) {
     this.channel = channel;
+    let started = false;
     const opened = () => {
+      // Chromium may hand over a channel that is already open and still fire onopen.
+      if (started || this.closed) return;
+      started = true;
       this.lastPeerMessage = performance.now();
       this.heartbeatTimer = window.setInterval(() => this.sendPeer({ type: 'heartbeat', seq: this.heartbeatSeq++ }), HEARTBEAT_INTERVAL_MS);
       this.sendPeer({ type: 'heartbeat', seq: this.heartbeatSeq++ });
