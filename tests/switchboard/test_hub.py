@@ -1,0 +1,94 @@
+"""Hub routing without sockets: outboxes record what would be sent (the I/O is elsewhere)."""
+
+from __future__ import annotations
+
+import json
+
+from pydantic import BaseModel
+
+from guichet.wire import AgentInfo
+from switchboard.catalogue import parse_catalogue
+from switchboard.hub import Hub
+
+CATALOGUE = parse_catalogue(
+    """
+[[service]]
+id = "caf"
+name = { fr = "Allocations" }
+icon = "family"
+expected_call_s = 600
+"""
+)
+
+
+class RecordingOutbox:
+    """Stands in for a WebSocket: the hub's contract is only send() and close()."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, object]] = []
+        self.closed: int | None = None
+
+    def send(self, message: BaseModel) -> None:
+        self.sent.append(json.loads(message.model_dump_json()))
+
+    def close(self, code: int, reason: str) -> None:
+        self.closed = code
+
+    def last(self, type_: str) -> dict[str, object]:
+        return next(m for m in reversed(self.sent) if m["type"] == type_)
+
+
+def msg(type_: str, **fields: object) -> str:
+    return json.dumps({"v": 1, "type": type_, **fields})
+
+
+def test_call_durations_feed_the_estimate() -> None:
+    now = [1000.0]
+    hub = Hub(CATALOGUE, [], clock=lambda: now[0])
+    agent_box, booth_box = RecordingOutbox(), RecordingOutbox()
+    agent = hub.agent_connected(
+        AgentInfo(username="a", display_name="A", services=["caf"]), agent_box
+    )
+    booth = hub.booth_connected("b1", "Booth 1", booth_box)
+    hub.booth_message(booth, msg("join_queue", service_id="caf"))
+    assert booth_box.last("queued")["estimated_wait_s"] == 600
+    hub.agent_message(agent, msg("answer_next"))
+    call_id = agent_box.last("call_assigned")["call_id"]
+    now[0] += 120
+    hub.agent_message(agent, msg("hangup", call_id=call_id))
+    assert booth_box.last("call_ended")["reason"] == "agent_hangup"
+    assert hub.queues.mean_call_s("caf") == 120
+    hub.booth_message(booth, msg("join_queue", service_id="caf"))
+    assert booth_box.last("queued")["estimated_wait_s"] == 120
+
+
+def test_paused_agent_goes_back_to_paused_after_a_call() -> None:
+    hub = Hub(CATALOGUE, [])
+    agent_box = RecordingOutbox()
+    agent = hub.agent_connected(
+        AgentInfo(username="a", display_name="A", services=["caf"]), agent_box
+    )
+    booth = hub.booth_connected("b1", "Booth 1", RecordingOutbox())
+    hub.booth_message(booth, msg("join_queue", service_id="caf"))
+    hub.agent_message(agent, msg("set_presence", status="paused"))
+    assert hub.agents_available("caf") == 0
+    hub.agent_message(agent, msg("answer_next"))  # a paused agent may still pick someone
+    assert agent.presence == "in_call"
+    hub.booth_message(booth, msg("hangup", call_id=agent.call_id))
+    assert agent.presence == "paused"
+    assert agent_box.last("call_ended")["reason"] == "booth_hangup"
+
+
+def test_same_agent_in_two_tabs_counts_once_and_cannot_take_two_calls() -> None:
+    hub = Hub(CATALOGUE, [])
+    info = AgentInfo(username="a", display_name="A", services=["caf"])
+    tab1, tab2 = RecordingOutbox(), RecordingOutbox()
+    first, second = hub.agent_connected(info, tab1), hub.agent_connected(info, tab2)
+    assert hub.agents_available("caf") == 1
+    for n in (1, 2):
+        booth = hub.booth_connected(f"b{n}", f"Booth {n}", RecordingOutbox())
+        hub.booth_message(booth, msg("join_queue", service_id="caf"))
+    hub.agent_message(first, msg("answer_next"))
+    hub.agent_message(second, msg("answer_next"))
+    assert tab2.last("error")["code"] == "busy"
+    assert len(hub.queues.waiting("caf")) == 1
