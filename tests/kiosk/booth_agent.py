@@ -15,10 +15,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "call"))
 
-from callkit import AgentPeer  # noqa: E402
-from fixtures.clients import ProtocolClient, agent  # noqa: E402
+from callkit import AgentPeer
+from fixtures.clients import ProtocolClient, agent
 
-from guichet import wire  # noqa: E402
+from guichet import wire
 
 
 def server_ctx(server: Any, booth: str = "booth-1") -> dict[str, Any]:

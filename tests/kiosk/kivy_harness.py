@@ -66,7 +66,12 @@ def kivy_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     if not env.get("DISPLAY"):
         env["SDL_VIDEODRIVER"] = "offscreen"
     env["PYTHONPATH"] = os.pathsep.join(
-        [str(REPO), str(REPO / "tests"), str(REPO / "tests" / "kiosk"), env.get("PYTHONPATH", "")]
+        [
+            str(REPO),
+            str(REPO / "tests"),
+            str(REPO / "tests" / "kiosk"),
+            env.get("PYTHONPATH", ""),
+        ]
     )
     env.update(extra or {})
     return env
