@@ -158,6 +158,7 @@ function renderPresence() {
 function renderConnection() {
   const c = model.connection;
   $.conn.dataset.conn = c;
+  $.root.dataset.conn = c;
   $.connText.textContent = c === 'online' ? 'Connecté' : c === 'reconnecting' ? 'Reconnexion…' : 'Connexion…';
   setVisible($.connBanner, model.state !== 'signed_out' && c === 'reconnecting');
 }

@@ -1,0 +1,73 @@
+"""The console says so when the switchboard goes away, and is usable by keyboard."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from conftest import AgentPage
+from fixtures.browser import console_state, screenshot, wait_console
+from fixtures.server import REPO, RunningServer
+from playwright.async_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+async def test_lost_switchboard_shows_reconnecting_then_expired_session(
+    alice: AgentPage, switchboard: RunningServer
+) -> None:
+    page = alice.page
+    switchboard.stop()
+    await wait_console(page, "c.connection === 'reconnecting'")
+    banner = page.locator("#gc-conn-banner")
+    await expect(banner).to_be_visible()
+    await expect(banner).to_contain_text("Connexion perdue")
+    await expect(page.locator("#gc-conn")).to_contain_text("Reconnexion")
+    await expect(page.locator("#gc-answer-next")).to_be_disabled()
+    await screenshot(page, "console-reconnecting")
+
+    # Same port, same database: sessions live in memory, so the console is told to sign in again.
+    with (switchboard.data_dir / "restart.log").open("wb") as log:
+        restarted = subprocess.Popen(
+            switchboard.process.args, cwd=REPO, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            await wait_console(page, "c.state === 'signed_out'", 20_000)
+            await expect(page.get_by_role("alert")).to_contain_text(
+                "Votre session a expiré. Reconnectez-vous."
+            )
+            await expect(banner).to_be_hidden()
+        finally:
+            restarted.terminate()
+            restarted.wait(5)
+
+
+async def test_every_control_has_a_name_and_the_desk_is_keyboard_reachable(
+    alice: AgentPage, switchboard: RunningServer
+) -> None:
+    page = alice.page
+    unnamed = await page.evaluate(
+        """() => [...document.querySelectorAll('button, input, video')].filter((el) => {
+            const name = (el.getAttribute('aria-label') || el.textContent || '').trim()
+              || (el.labels && el.labels.length ? el.labels[0].textContent.trim() : '');
+            return !name;
+        }).map((el) => el.id || el.outerHTML.slice(0, 80))"""
+    )
+    assert unnamed == []
+    reached: list[str] = []
+    await page.locator("body").focus()
+    for _ in range(12):
+        await page.keyboard.press("Tab")
+        reached.append(await page.evaluate("() => document.activeElement.id"))
+    assert {"gc-presence", "gc-logout"} <= set(reached), reached
+    # Presence toggles from the keyboard.
+    await page.locator("#gc-presence").focus()
+    await page.keyboard.press("Enter")
+    await wait_console(page, "c.presence === 'paused'")
+    assert await console_state(page, "presence") == "paused"
+    live = await page.evaluate(
+        "() => [...document.querySelectorAll('[aria-live]')].map((e) => e.id)"
+    )
+    assert {"gc-announcer", "gc-chat-log"} <= set(live)
+    stats = await page.evaluate("() => window.guichetConsole.stats()")
+    assert stats["framesDecoded"] == 0
