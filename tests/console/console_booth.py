@@ -173,8 +173,9 @@ class FakeBooth:
         with contextlib.suppress(Exception):
             while True:
                 frame = await track.recv()
-                self.video_frames_received += 1
-                self.video_frame_size = (frame.width, frame.height)
+                if isinstance(frame, VideoFrame):
+                    self.video_frames_received += 1
+                    self.video_frame_size = (frame.width, frame.height)
 
     def _on_channel_open(self) -> None:
         self._tasks.append(asyncio.create_task(self._heartbeat()))
