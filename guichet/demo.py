@@ -57,10 +57,12 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError("the switchboard stopped at start; see its messages above")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"{url}/api/v1/health", timeout=1) as resp:  # noqa: S310
-                if resp.status == 200:
-                    return
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"{url}/api/v1/health", timeout=1) as resp,  # noqa: S310
+        ):
+            if resp.status == 200:
+                return
         time.sleep(0.2)
     raise RuntimeError(f"the switchboard did not answer on {url} within {SERVER_START_TIMEOUT_S}s")
 
@@ -69,7 +71,9 @@ def _start_xvfb() -> tuple[str, subprocess.Popen[bytes]] | None:
     if shutil.which("Xvfb") is None:
         return None
     for n in range(90, 110):
-        if Path(f"/tmp/.X11-unix/X{n}").exists() or Path(f"/tmp/.X{n}-lock").exists():
+        # X's own well-known lock files say which display numbers are taken.
+        taken = Path(f"/tmp/.X11-unix/X{n}"), Path(f"/tmp/.X{n}-lock")  # noqa: S108
+        if any(p.exists() for p in taken):
             continue
         proc = subprocess.Popen(  # noqa: S603 - fixed arguments
             ["Xvfb", f":{n}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],  # noqa: S607
