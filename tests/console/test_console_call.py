@@ -3,25 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from conftest import AgentPage
 from console_booth import FakeBooth
-from fixtures.browser import console_state, console_stats, screenshot, wait_console
-from fixtures.server import RunningServer
-from playwright.async_api import Page, expect
+from fixtures.browser import (
+    agent_login,
+    console_state,
+    console_stats,
+    new_agent_page,
+    screenshot,
+    wait_console,
+)
+from fixtures.server import RunningServer, start_switchboard
+from playwright.async_api import Browser, Page, expect
 
 pytestmark = pytest.mark.browser
 
 CALL_TIMEOUT_MS = 15_000
 
 
-async def _answer_booth(page: Page, booth: FakeBooth, service_id: str = "caf") -> str:
-    """The booth queues, the agent clicks "Répondre au suivant", the call connects."""
+async def _answer_booth(
+    page: Page, booth: FakeBooth, service_id: str = "caf", *, via_queue: str | None = None
+) -> str:
+    """The booth queues, the agent clicks "Répondre au suivant" (global or of one queue)."""
     await booth.connect()
     await booth.join_queue(service_id)
     await wait_console(page, "c.waiting >= 1")
-    await page.get_by_role("button", name="Répondre au suivant", exact=True).click()
+    name = f"Répondre au suivant — {via_queue}" if via_queue else "Répondre au suivant"
+    await page.get_by_role("button", name=name, exact=True).click()
     call_id = await booth.take_call()
     await wait_console(page, "c.state === 'in_call' && c.channelOpen", CALL_TIMEOUT_MS)
     assert await console_state(page, "callId") == call_id
@@ -85,6 +96,7 @@ async def test_agent_answers_sees_citizen_chats_and_hangs_up(
         await expect(page.locator("#gc-notice")).to_contain_text("Appel terminé.")
         # Chat transcript is wiped with the call.
         await expect(log.locator("li")).to_have_count(0)
+        assert any(url.endswith("/ws/agent") for url in alice.guard.requests)
     finally:
         await booth.close()
 
@@ -95,7 +107,7 @@ async def test_booth_hangup_tells_the_agent_the_citizen_left(
     page = alice.page
     booth = FakeBooth(switchboard.ws_url, switchboard.booth_tokens["booth-1"])
     try:
-        await _answer_booth(page, booth)
+        await _answer_booth(page, booth, "impots", via_queue="Impôts")
         await _wait_frames(page, 5)
         await booth.hangup()
         await wait_console(page, "c.state === 'idle'")
@@ -139,3 +151,47 @@ async def test_silent_booth_counts_as_link_lost_after_five_seconds(
         assert ended["call_id"] == call_id
     finally:
         await booth.close()
+
+
+async def test_peer_connection_uses_exactly_the_switchboards_ice_servers(
+    browser: Browser, tmp_path: Path
+) -> None:
+    config = tmp_path / "server.toml"
+    config.write_text(
+        'ice_servers = [{urls = ["turn:127.0.0.1:9"], username = "u1", credential = "c1"}]\n',
+        encoding="utf-8",
+    )
+    server = start_switchboard(tmp_path, extra_args=["--config", str(config)])
+    context, page, guard = await new_agent_page(browser, server.base_url)
+    # Record every RTCPeerConnection configuration the page asks for.
+    await page.add_init_script(
+        "(() => { const Real = window.RTCPeerConnection; window.__pcConfigs = [];"
+        " window.RTCPeerConnection = function (cfg) { window.__pcConfigs.push(cfg);"
+        " return new Real(cfg); }; window.RTCPeerConnection.prototype = Real.prototype; })();"
+    )
+    booth = FakeBooth(server.ws_url, server.booth_tokens["booth-1"])
+    try:
+        await agent_login(page, server.base_url, "alice", server.agent_passwords["alice"])
+        await booth.connect()
+        await booth.join_queue("caf")
+        await wait_console(page, "c.waiting === 1")
+        await page.get_by_role("button", name="Répondre au suivant", exact=True).click()
+        started = await booth.expect("call_started")
+        await wait_console(page, "c.state === 'connecting_call'")
+        configs = await page.evaluate("() => window.__pcConfigs")
+        assert configs == [
+            {
+                "iceServers": [
+                    {"urls": ["turn:127.0.0.1:9"], "username": "u1", "credential": "c1"}
+                ],
+                "bundlePolicy": "max-bundle",
+            }
+        ]
+        assert started["ice_servers"] == configs[0]["iceServers"]
+        await page.get_by_role("button", name="Raccrocher").click()
+        await booth.expect("call_ended")
+        assert guard.outside == []
+    finally:
+        await booth.close()
+        await context.close()
+        server.stop()
