@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -28,7 +29,7 @@ async def test_fake_camera_gives_640x480_frames_with_pts_at_30fps() -> None:
     frames = [await camera.recv() for _ in range(10)]
     assert {(f.width, f.height) for f in frames} == {(640, 480)}
     assert [f.pts for f in frames] == [i * VIDEO_CLOCK_RATE // 30 for i in range(10)]
-    assert frames[0].time_base * VIDEO_CLOCK_RATE == 1
+    assert frames[0].time_base == Fraction(1, VIDEO_CLOCK_RATE)
     camera.stop()
 
 

@@ -66,7 +66,9 @@ async def test_silent_agent_is_reported_lost_within_the_timeout(
     silent_since = time.monotonic()
     await wait_for(lambda: "peer_lost" in recorder.states, timeout=3 * TEST_PEER_TIMEOUT_S)
     lost_after = time.monotonic() - silent_since
-    assert lost_after <= TEST_PEER_TIMEOUT_S + 0.2
+    # The margin covers a loaded 2-core CI machine (and the watchdog's stall grace);
+    # aiortc alone would take ~30 s.
+    assert lost_after <= TEST_PEER_TIMEOUT_S + 0.5
     assert agent.pc.connectionState == "connected"
 
 

@@ -76,10 +76,12 @@ def test_playing_a_30fps_camera_draws_about_30fps(report: dict[str, object]) -> 
     fps = report["play_fps"]
     assert isinstance(fps, float)
     # Drawn on frame deadlines, every camera frame gets drawn (schedule_interval
-    # at 1/30 would top out near 28.5 fps).  Measured alone: 29.5-30.2 fps, ratio
-    # 0.98-1.0; the floors leave room for a 2-core CI machine busy with other tests.
+    # at 1/30 would top out near 28.5 fps).  Measured on an idle 2-core machine:
+    # 29.5-30.2 fps, ratio 0.98-1.0; with load average 6 (e2e tests alongside) the
+    # ratio fell to 0.84.  The floors only catch a broken redraw path; the figures
+    # themselves are for bench/, not for a timed test.
     ratio = report["play_drawn_ratio"]
     assert isinstance(ratio, float)
-    assert fps >= 25.0, report
-    assert ratio >= 0.9, report
+    assert fps >= 20.0, report
+    assert ratio >= 0.7, report
     assert report["play_track_stopped"] is True

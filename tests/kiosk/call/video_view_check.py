@@ -41,6 +41,7 @@ def pump(n: int = 3) -> None:
 
 
 def texture_rows(view: VideoView) -> np.ndarray:
+    assert view.texture is not None
     w, h = view.texture.size
     return np.frombuffer(view.texture.pixels, dtype=np.uint8).reshape(h, w, 4)
 
@@ -67,6 +68,7 @@ def main() -> None:
     view.push_frame(quadrant_frame(640, 480))
     pump()
     tex = texture_rows(view)
+    assert view.texture is not None
     out["texture_size"] = list(view.texture.size)
     out["texture_row0"] = tex[0, 100, :3].tolist()
     out["texture_last_row"] = tex[-1, 100, :3].tolist()
@@ -87,6 +89,7 @@ def main() -> None:
     view.push_frame(quadrant_frame(322, 240))
     pump()
     tex = texture_rows(view)
+    assert view.texture is not None
     out["resized_texture_size"] = list(view.texture.size)
     out["resized_row0_left"] = tex[0, 2, :3].tolist()
     out["resized_row0_right"] = tex[0, 300, :3].tolist()
