@@ -236,6 +236,44 @@ class FakeMicrophone(AudioStreamTrack):
         return frame
 
 
+class _MutableAudio(MediaStreamTrack):
+    """A reader of the microphone that sends silence while its sources are muted.
+
+    Muting replaces samples rather than stopping the track so that the RTP stream
+    (and the agent's jitter buffer) keeps running: unmuting is instant.
+    """
+
+    kind = "audio"
+
+    def __init__(self, source: MediaStreamTrack, sources: MediaSources) -> None:
+        super().__init__()
+        self._source = source
+        self._sources = sources
+
+    async def recv(self) -> av.AudioFrame:
+        """Next microphone frame, or the same length of silence when muted."""
+        if self.readyState != "live":
+            raise MediaStreamError
+        frame = await self._source.recv()
+        assert isinstance(frame, av.AudioFrame)  # noqa: S101 - an audio track's contract
+        if not self._sources.muted:
+            return frame
+        silent = av.AudioFrame(
+            format=frame.format.name, layout=frame.layout.name, samples=frame.samples
+        )
+        for plane in silent.planes:
+            plane.update(bytes(plane.buffer_size))
+        silent.pts = frame.pts
+        silent.sample_rate = frame.sample_rate
+        silent.time_base = frame.time_base
+        return silent
+
+    def stop(self) -> None:
+        """Stop this reader (the microphone itself keeps running for others)."""
+        super().stop()
+        self._source.stop()
+
+
 @dataclass
 class MediaSources:
     """The booth's camera and microphone tracks, shared by the call and the preview.
@@ -250,6 +288,8 @@ class MediaSources:
     _relay: MediaRelay = field(default_factory=MediaRelay, repr=False)
     _subscriptions: list[MediaStreamTrack] = field(default_factory=list, repr=False)
     closed: bool = False
+    muted: bool = False
+    """While True every audio subscription sends silence (the citizen pressed mute)."""
 
     def subscribe_video(self) -> MediaStreamTrack:
         """A new reader of the camera (unbuffered: a slow reader gets the latest frame)."""
@@ -263,9 +303,14 @@ class MediaSources:
         """A new reader of the microphone (buffered: audio must not drop 20 ms frames)."""
         if self.closed:
             raise MediaUnavailable("microphone", self.description, "media sources are closed")
-        track = self._relay.subscribe(self.audio, buffered=True)
+        track = _MutableAudio(self._relay.subscribe(self.audio, buffered=True), self)
         self._subscriptions.append(track)
         return track
+
+    def set_muted(self, muted: bool) -> None:
+        """Mute or unmute the microphone for every reader at once."""
+        self.muted = muted
+        logger.info("microphone %s", "muted" if muted else "live")
 
     def close(self) -> None:
         """Stop every track and release the devices; safe to call twice."""

@@ -105,3 +105,19 @@ async def test_preview_and_call_both_get_every_camera_frame() -> None:
     assert media.video.readyState == "ended"
     with pytest.raises(MediaUnavailable):
         media.subscribe_video()
+
+
+async def test_muting_sends_silence_without_stopping_the_stream() -> None:
+    media = make_media(fake=True)
+    audio = media.subscribe_audio()
+    loud = await audio.recv()
+    assert np.abs(loud.to_ndarray()).max() > 5000
+    media.set_muted(True)
+    quiet = await audio.recv()
+    assert quiet.samples == loud.samples
+    assert quiet.pts == loud.pts + loud.samples
+    assert not quiet.to_ndarray().any()
+    media.set_muted(False)
+    assert np.abs((await audio.recv()).to_ndarray()).max() > 5000
+    media.close()
+    assert audio.readyState == "ended"
