@@ -150,7 +150,9 @@ function renderPresence() {
   const inCall = model.state === 'connecting_call' || model.state === 'in_call';
   const available = model.presence === 'available';
   $.presence.dataset.presence = inCall ? 'in_call' : model.presence;
-  $.presence.setAttribute('aria-pressed', String(available && !inCall));
+  byId('gc-presence-help').textContent = inCall
+    ? 'Indisponible pendant un appel'
+    : available ? 'Activer pour passer en pause' : 'Activer pour redevenir disponible';
   $.presence.disabled = inCall || model.connection !== 'online';
   $.presenceLabel.textContent = inCall ? 'En appel' : available ? 'Disponible' : 'En pause';
 }
@@ -354,6 +356,8 @@ function startCall(info) {
       announce(`En communication avec ${info.booth_name}.`);
     } else if (s === 'link_lost') {
       hangup('link_lost');
+    } else if (s === 'failed') {
+      hangup('setup_failed');
     }
   });
   call.addEventListener('channel', (e) => {

@@ -11,6 +11,8 @@ export const HEARTBEAT_INTERVAL_MS = 1000;
 export const PEER_TIMEOUT_MS = 5000;
 /** Longest wait for ICE gathering before sending the answer (later candidates are trickled). */
 export const ICE_GATHER_TIMEOUT_MS = 3000;
+/** A call not connected this long after it was assigned is given up. */
+export const CALL_SETUP_TIMEOUT_MS = 20000;
 /** Label of the data channel the booth creates. */
 export const DATA_CHANNEL_LABEL = 'guichet';
 /** Longest chat message the protocol allows. */
@@ -37,7 +39,8 @@ export function toRtcIceServers(servers) {
 
 /**
  * The agent's side of one call. Events (`CustomEvent`):
- *  - `state`    detail `{state: 'connecting'|'connected'|'link_lost'|'closed'}`
+ *  - `state`    detail `{state: 'connecting'|'connected'|'link_lost'|'failed'}`
+ *               ('failed': not connected within CALL_SETUP_TIMEOUT_MS)
  *  - `channel`  detail `{open: boolean}` the data channel opened/closed
  *  - `chat`     detail `{id, text}` a chat line from the citizen
  *  - `media`    detail `{ok: boolean, error?: string}` own camera/microphone result
@@ -77,6 +80,9 @@ export class CallSession extends EventTarget {
     /** @type {RTCIceCandidateInit[]} */
     this.pendingRemoteIce = [];
     this.mediaReady = this.openLocalMedia();
+    this.setupTimer = window.setTimeout(() => {
+      if (this.state === 'connecting') this.setState('failed');
+    }, CALL_SETUP_TIMEOUT_MS);
 
     this.pc.ontrack = (event) => {
       this.remoteStream.addTrack(event.track);
@@ -93,8 +99,12 @@ export class CallSession extends EventTarget {
     };
     this.pc.onconnectionstatechange = () => {
       const s = this.pc.connectionState;
-      if (s === 'connected') this.setState('connected');
-      else if (s === 'failed') this.setState('link_lost');
+      if (s === 'connected') {
+        clearTimeout(this.setupTimer);
+        this.setState('connected');
+      } else if (s === 'failed') {
+        this.setState(this.state === 'connecting' ? 'failed' : 'link_lost');
+      }
     };
   }
 
@@ -293,6 +303,7 @@ export class CallSession extends EventTarget {
     if (this.closed) return;
     this.state = 'closed';
     this.closed = true;
+    clearTimeout(this.setupTimer);
     clearInterval(this.heartbeatTimer);
     clearInterval(this.watchdogTimer);
     if (this.channel) {

@@ -87,7 +87,8 @@ async def test_presence_toggle_pauses_and_resumes_the_agent(
 ) -> None:
     page = alice.page
     presence = page.locator("#gc-presence")
-    await expect(presence).to_have_attribute("aria-pressed", "true")
+    await expect(presence).to_have_attribute("data-presence", "available")
+    await expect(page.locator("#gc-presence-help")).to_have_text("Activer pour passer en pause")
     await expect(presence).to_have_text("Disponible")
     booth = FakeBooth(switchboard.ws_url, switchboard.booth_tokens["booth-1"])
     try:
@@ -97,7 +98,7 @@ async def test_presence_toggle_pauses_and_resumes_the_agent(
         await expect(agents).to_have_text("1")
         await presence.click()
         await expect(presence).to_have_text("En pause")
-        await expect(presence).to_have_attribute("aria-pressed", "false")
+        await expect(presence).to_have_attribute("data-presence", "paused")
         assert await console_state(page, "presence") == "paused"
         # A paused agent counts for nobody's estimate (server pushes new queues).
         await expect(agents).to_have_text("0")
