@@ -155,8 +155,8 @@ class BoothPeer:
         video = self.media.subscribe_video()
         audio = self.media.subscribe_audio()
         self._local_tracks += [video, audio]
-        self.pc.addTrack(audio)
         self.pc.addTrack(video)
+        self.pc.addTrack(audio)
         channel = self.pc.createDataChannel(wire.DATA_CHANNEL_LABEL)
         self.channel = channel
         channel.on("open", self._on_channel_open)
@@ -191,7 +191,9 @@ class BoothPeer:
             return
         try:
             if candidate is None or not candidate.candidate.strip():
-                await self.pc.addIceCandidate(None)
+                # End of candidates is not passed on: aiortc 1.16 then fails ICE at once
+                # when it arrives before the answer's own candidates were paired
+                # ("no candidate pairs"), which Chromium's answers trigger.
                 return
             parsed = parse_candidate(candidate)
             if parsed.sdpMid is None and parsed.sdpMLineIndex is None:
