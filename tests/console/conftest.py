@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
-from fixtures.browser import LoopbackGuard, agent_login, launch_chromium, new_agent_page
+from fixtures.browser import AgentPage, agent_login, launch_chromium, new_agent_page
 from fixtures.server import RunningServer
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, async_playwright
 
 
 @pytest.fixture
@@ -20,15 +19,6 @@ async def browser() -> AsyncIterator[Browser]:
             yield chromium
         finally:
             await chromium.close()
-
-
-@dataclass
-class AgentPage:
-    """A console page with its context and the guard recording its requests."""
-
-    page: Page
-    context: BrowserContext
-    guard: LoopbackGuard
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from conftest import AgentPage
 from console_booth import FakeBooth
 from fixtures.browser import (
+    AgentPage,
     agent_login,
     console_state,
     console_stats,
@@ -88,6 +88,18 @@ async def test_agent_answers_sees_citizen_chats_and_hangs_up(
         await expect(log).to_have_attribute("aria-live", "polite")
         await expect(page.locator("#gc-call-timer")).not_to_have_text("00:00", timeout=3000)
         await screenshot(page, "console-in-call")
+
+        # Mute and camera off are toggles that say what they do next.
+        mute = page.locator("#gc-mute")
+        await mute.click()
+        await expect(mute).to_have_text("Réactiver le micro")
+        await expect(mute).to_have_attribute("aria-pressed", "true")
+        camera = page.locator("#gc-camera")
+        await camera.click()
+        await expect(camera).to_have_text("Réactiver la caméra")
+        await camera.click()
+        await mute.click()
+        await expect(mute).to_have_attribute("aria-pressed", "false")
 
         await page.get_by_role("button", name="Raccrocher").click()
         ended = await booth.expect("call_ended")
@@ -195,3 +207,20 @@ async def test_peer_connection_uses_exactly_the_switchboards_ice_servers(
         await booth.close()
         await context.close()
         server.stop()
+
+
+async def test_closing_the_console_page_ends_the_call_for_the_booth(
+    alice: AgentPage, switchboard: RunningServer
+) -> None:
+    page = alice.page
+    booth = FakeBooth(switchboard.ws_url, switchboard.booth_tokens["booth-1"])
+    try:
+        call_id = await _answer_booth(page, booth)
+        await page.goto("about:blank")  # pagehide: hangup + pc.close()
+        ended = await booth.expect("call_ended", timeout=5)
+        assert ended["call_id"] == call_id
+        async with asyncio.timeout(5):
+            while booth.pc is not None and booth.pc.connectionState not in ("closed", "failed"):
+                await asyncio.sleep(0.05)
+    finally:
+        await booth.close()

@@ -5,8 +5,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from conftest import AgentPage
-from fixtures.browser import console_state, screenshot, wait_console
+from fixtures.browser import AgentPage, console_state, screenshot, wait_console
 from fixtures.server import REPO, RunningServer
 from playwright.async_api import expect
 

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from conftest import AgentPage
-from fixtures.browser import console_state, fill_login, open_console, screenshot, wait_console
+from fixtures.browser import (
+    AgentPage,
+    console_state,
+    fill_login,
+    open_console,
+    screenshot,
+    wait_console,
+)
 from fixtures.server import RunningServer
 from playwright.async_api import expect
 

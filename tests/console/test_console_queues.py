@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import AgentPage
 from console_booth import FakeBooth
-from fixtures.browser import console_state, screenshot, wait_console
+from fixtures.browser import AgentPage, console_state, screenshot, wait_console
 from fixtures.server import RunningServer
 from playwright.async_api import expect
 
