@@ -31,7 +31,8 @@ async def console(browser: Browser, switchboard: RunningServer) -> AsyncIterator
         await context.close()
     assert guard.outside == [], f"requests left 127.0.0.1: {guard.outside}"
     assert guard.requests, "the guard saw no request at all"
-    assert not [e for e in guard.console_errors if "pageerror" in e], guard.console_errors
+    bad = [e for e in guard.console_errors if "pageerror" in e or "Content Security Policy" in e]
+    assert not bad, guard.console_errors
 
 
 @pytest.fixture
