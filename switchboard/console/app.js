@@ -96,6 +96,8 @@ const model = {
   presence: 'available',
   /** @type {Array<object>} */
   services: [],
+  /** Whether a `queues` message arrived since the socket (re)opened. */
+  queuesKnown: false,
   /** Server clock minus local clock, in seconds. */
   clockOffset: 0,
   /** @type {CallSession|null} */
@@ -142,7 +144,7 @@ function renderQueuesPanel() {
     clockOffset: model.clockOffset,
     onAnswer: answerNext,
   });
-  $.queuesSummary.textContent = summary(model.services);
+  $.queuesSummary.textContent = model.queuesKnown ? summary(model.services) : 'Chargement des files…';
   $.answerNext.disabled = !canAnswer() || totalWaiting(model.services) === 0;
 }
 
@@ -257,12 +259,13 @@ async function onLoginSubmit(event) {
 function signIn(agent) {
   model.agent = agent;
   model.services = [];
+  model.queuesKnown = false;
   clearError();
   showNotice('');
   setState('idle');
   signaling.start();
   announce(`Connecté·e en tant que ${agent.display_name}.`);
-  $.answerNext.focus();
+  byId('gc-queues-title').focus();
 }
 
 function signedOut(message) {
@@ -270,6 +273,7 @@ function signedOut(message) {
   signaling.stop();
   model.agent = null;
   model.services = [];
+  model.queuesKnown = false;
   model.connection = 'offline';
   clearError();
   showNotice('');
@@ -445,6 +449,7 @@ function onMessage(msg) {
     case 'queues':
       if (typeof msg.server_time === 'number') model.clockOffset = msg.server_time - Date.now() / 1000;
       model.services = Array.isArray(msg.services) ? msg.services : [];
+      model.queuesKnown = true;
       renderQueuesPanel();
       break;
     case 'call_assigned':
