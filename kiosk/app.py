@@ -10,11 +10,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 from typing import Any
 
 from kiosk.config import BoothSettings
 
 logger = logging.getLogger(__name__)
+
+MAX_FPS = 30
+
+
+KEYBOARD_LAYOUTS = {"fr": "azerty", "en": "qwerty"}
+"""On-screen keyboard per booth language. Kivy's azerty has no accented keys; its
+fr_CH has them but is QWERTZ, which a French citizen would not recognise."""
 
 
 def configure_kivy(settings: BoothSettings) -> None:
@@ -24,6 +32,8 @@ def configure_kivy(settings: BoothSettings) -> None:
 
     # Measured: multisampling costs 3x the CPU of a redraw with software GL.
     Config.set("graphics", "multisamples", "0")
+    # Video is 30 fps: drawing the window more often only burns CPU (software GL).
+    Config.set("graphics", "maxfps", str(MAX_FPS))
     Config.set("graphics", "width", str(settings.width))
     Config.set("graphics", "height", str(settings.height))
     Config.set("graphics", "resizable", "0")
@@ -38,6 +48,9 @@ def configure_kivy(settings: BoothSettings) -> None:
         Config.set("graphics", "show_cursor", "0")
         # No physical keyboard on a booth: Kivy's own keyboard docks at the bottom.
         Config.set("kivy", "keyboard_mode", "systemanddock")
+        Config.set(
+            "kivy", "keyboard_layout", KEYBOARD_LAYOUTS.get(settings.default_language, "qwerty")
+        )
     else:
         Config.set("graphics", "fullscreen", "0")
         Config.set("graphics", "borderless", "0")
@@ -91,9 +104,6 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
         from kiosk.ui.welcome import WelcomeScreen
 
         Window.clearcolor = (1, 1, 1, 1)
-        if self.settings.fullscreen:
-            # Keep the focused text field above Kivy's docked keyboard.
-            Window.softinput_mode = "below_target"
         Window.bind(on_request_close=self.on_request_close)
         Window.bind(on_touch_down=self._any_touch)
         # A calm booth: no sliding screens (and no CPU spent animating them).
@@ -113,8 +123,21 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
         return manager
 
     def on_start(self) -> None:
-        """Connect to the switchboard once the loop runs."""
-        self._start_task = asyncio.get_running_loop().create_task(self.controller.start())
+        """Connect to the switchboard once the loop runs; stop cleanly on SIGTERM/SIGINT."""
+        loop = asyncio.get_running_loop()
+        # SDL turns SIGTERM into a close request, which the lock-down refuses: the
+        # service manager could then never stop the booth. Installed here, after the
+        # window (and SDL's handlers) exist, ours replace them.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(signum, self._stop_requested, signum)
+            except (NotImplementedError, RuntimeError, ValueError):
+                logger.warning("cannot handle signal %s here", signum)
+        self._start_task = loop.create_task(self.controller.start())
+
+    def _stop_requested(self, signum: int) -> None:
+        logger.info("signal %s: stopping the booth", signum)
+        self.stop()
 
     def on_request_close(self, *_: Any, **__: Any) -> bool:
         """Refuse to close: a booth only stops through its service manager."""

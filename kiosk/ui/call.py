@@ -38,10 +38,11 @@ class CallScreen(BoothScreen):
             log.clear_widgets()
             self._shown = []
         for mine, text in transcript[len(self._shown) :]:
-            log.add_widget(ChatLine(text=text, mine=mine))
+            # Newest line on top, right under the text field: Kivy's docked keyboard
+            # covers the bottom of the screen while the citizen types.
+            log.add_widget(ChatLine(text=text, mine=mine), index=len(log.children))
         self._shown = list(transcript)
-        # Scroll to the newest line once the layout has its new height.
-        Clock.schedule_once(lambda *_: setattr(self.ids.chat_scroll, "scroll_y", 0), 0)
+        Clock.schedule_once(lambda *_: setattr(self.ids.chat_scroll, "scroll_y", 1), 0)
 
     def send(self) -> None:
         """Send the typed line; the field empties only if the line went."""

@@ -144,3 +144,37 @@ async def out_of_service(ctx: dict[str, object]) -> None:
         # Touching it does nothing harmful.
         await booth.tap_at(640, 400)
         assert booth.screen == "out_of_service"
+
+
+async def kiosk_keyboard(ctx: dict[str, object]) -> None:
+    """In kiosk mode the chat field brings up Kivy's docked keyboard, field kept visible."""
+    settings = harness_settings(booth_settings_ctx(ctx), fullscreen=True)
+    async with BoothHarness(settings) as booth:
+        await booth.wait_for(lambda: booth.controller.services, what="catalogue")
+        await booth.tap("start_button")
+        await booth.tap("service_caf")
+        await booth.wait_screen("waiting")
+        console = await agent_console(server_from_ctx(ctx))
+        call = await answer_next(console)
+        try:
+            await booth.wait_screen("call")
+            await booth.wait_for(lambda: booth.controller.call_status == "connected")
+            await booth.tap("chat_input")
+            from kivy.core.window import Window
+
+            await booth.wait_for(
+                lambda: any(type(w).__name__ == "VKeyboard" for w in Window.children),
+                what="on-screen keyboard",
+            )
+            await booth.frames(5)
+            booth.screenshot("11_call_keyboard_fr")
+            field = booth.find("chat_input")
+            keyboard = next(w for w in Window.children if type(w).__name__ == "VKeyboard")
+            # The field (top of the chat column) stays above the docked keyboard.
+            _x, fy = field.to_window(field.x, field.y)
+            assert fy >= keyboard.top, (fy, keyboard.top)
+            field.insert_text("Merci")
+            await booth.tap("send_button")
+            await booth.wait_for(lambda: call.peer.chats(), what="chat sent")
+        finally:
+            await call.close()

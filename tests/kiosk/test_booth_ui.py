@@ -28,3 +28,7 @@ def test_unreachable_switchboard_shows_out_of_service() -> None:
         "booth_scenarios:out_of_service",
         {"server_url": f"http://127.0.0.1:{free_port()}", "token": "t" * 20},
     )
+
+
+def test_kiosk_mode_chat_field_shows_on_screen_keyboard(switchboard: RunningServer) -> None:
+    run_scenario("booth_scenarios:kiosk_keyboard", server_ctx(switchboard))
