@@ -93,9 +93,11 @@ export class CallSession extends EventTarget {
       if (event.channel.label === DATA_CHANNEL_LABEL) this.attachChannel(event.channel);
     };
     this.pc.onicecandidate = (event) => {
-      // Before the answer leaves, candidates go inside it; after, they are trickled.
-      if (!this.answerSent || this.closed) return;
-      this.send({ type: 'ice', call_id: this.callId, candidate: event.candidate ? event.candidate.toJSON() : null });
+      // Before the answer leaves, candidates go inside it; after (gathering timed out),
+      // they are trickled. No end-of-candidates message: the answer or the trickled
+      // candidates say everything, and aiortc has failed ICE on a late null candidate.
+      if (!this.answerSent || this.closed || !event.candidate || !event.candidate.candidate) return;
+      this.send({ type: 'ice', call_id: this.callId, candidate: event.candidate.toJSON() });
     };
     this.pc.onconnectionstatechange = () => {
       const s = this.pc.connectionState;

@@ -109,6 +109,8 @@ async def test_agent_answers_sees_citizen_chats_and_hangs_up(
         # Chat transcript is wiped with the call.
         await expect(log.locator("li")).to_have_count(0)
         assert any(url.endswith("/ws/agent") for url in alice.guard.requests)
+        # The answer carried every candidate: no empty end-of-candidates reached the booth.
+        assert not [m for m in booth.messages if m["type"] == "ice" and not m.get("candidate")]
     finally:
         await booth.close()
 
