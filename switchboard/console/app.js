@@ -388,8 +388,9 @@ function startCall(info) {
 
 function playRemote() {
   const v = $.remoteVideo;
-  v.play().catch(() => {
+  v.play().catch((err) => {
     // Autoplay with sound refused: play muted and offer a button to turn sound on.
+    if (!err || err.name !== 'NotAllowedError') return;
     v.muted = true;
     v.play().catch(() => {});
     setVisible($.enableAudio, true);
