@@ -102,8 +102,11 @@ class VideoView(Widget):  # type: ignore[misc]  # kivy has no type information
         if frame is None:
             return
         self._latest = None
-        # rgb24 via swscale; to_ndarray hands back rows without line padding.
-        rgb = frame.to_ndarray(format="rgb24")
+        # rgb24 via swscale, scaled down in the same pass to the pixels the widget
+        # really shows (the small preview costs a fraction of a full-size blit);
+        # to_ndarray hands back rows without line padding.
+        width, height = _display_size(frame.width, frame.height, self.width, self.height)
+        rgb = frame.to_ndarray(format="rgb24", width=width, height=height)
         height, width = rgb.shape[:2]
         texture = self.texture
         if texture is None or tuple(texture.size) != (width, height):
@@ -129,3 +132,13 @@ class VideoView(Widget):  # type: ignore[misc]  # kivy has no type information
         w, h = fw * scale, fh * scale
         self._picture.size = (w, h)
         self._picture.pos = (self.x + (self.width - w) / 2, self.y + (self.height - h) / 2)
+
+
+def _display_size(fw: int, fh: int, ww: float, wh: float) -> tuple[int, int]:
+    """The frame size to blit: the frame's, or smaller to fit a smaller widget (even sizes)."""
+    if fw <= 0 or fh <= 0 or ww < 2 or wh < 2:
+        return fw, fh
+    scale = min(1.0, ww / fw, wh / fh)
+    if scale >= 1.0:
+        return fw, fh
+    return max(2, int(fw * scale) & ~1), max(2, int(fh * scale) & ~1)
