@@ -490,7 +490,8 @@ class BoothController:
     def _remote_frame(self, frame: Any) -> None:
         self._frames_in_call += 1
         self.frames_received_total += 1
-        if self.on_remote_frame is not None:
+        # Frames still in flight after the hang-up must not repaint a wiped screen.
+        if self.on_remote_frame is not None and self.machine.state is s.State.IN_CALL:
             self.on_remote_frame(frame)
 
     def _chat_received(self, msg_id: str, text: str) -> None:
@@ -512,7 +513,7 @@ class BoothController:
         try:
             while self._media is media:
                 frame = await track.recv()
-                if self.on_local_frame is not None:
+                if self.on_local_frame is not None and self.machine.state is s.State.IN_CALL:
                     self.on_local_frame(frame)
         except Exception as exc:  # the track ends when media closes
             logger.debug("preview stopped: %s", exc)

@@ -54,6 +54,10 @@ class BoothState(EventDispatcher):  # type: ignore[misc]  # kivy has no type inf
 
     def refresh(self, *_: Any) -> None:
         """Copy the controller's state into the properties (only changed values fire)."""
+        from kivy.app import App
+
+        if App.get_running_app() is None:
+            return  # the app has stopped: kv rules can no longer be evaluated
         c = self.controller
         d = c.data
         self.language = d.language

@@ -188,13 +188,15 @@ class BoothHarness:
                 self.screenshot("failure")
             except Exception:
                 logger.exception("no failure screenshot")
+        # Controller first: its last state changes still find a running app.
+        await self.app.controller.stop()
+        await self.frames(1)
         self.app.stop()
         if self._task is not None:
             try:
                 await asyncio.wait_for(self._task, 10)
             except Exception:
                 logger.exception("app did not stop cleanly")
-        await self.app.controller.stop()
 
     # -- what is on screen ----------------------------------------------------
 
@@ -263,6 +265,8 @@ class BoothHarness:
         start = Clock.frames_displayed
         deadline = time.monotonic() + DEFAULT_TIMEOUT_S
         while Clock.frames_displayed < start + n and time.monotonic() < deadline:
+            if not self.running:
+                return
             await asyncio.sleep(POLL_S)
 
     async def wait_for(
