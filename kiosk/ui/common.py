@@ -34,6 +34,15 @@ HEADER_H = dp(88)
 KV_DIR = Path(__file__).resolve().parent
 
 
+END_MESSAGES = {
+    "media_unavailable": "The camera or the microphone is not working.",
+    "failed": "The call was interrupted.",
+    "peer_lost": "The call was interrupted.",
+    "agent_gone": "The call was interrupted.",
+}
+"""Extra line on the goodbye screen when the call did not end normally (msgids)."""
+
+
 def wait_minutes(estimated_wait_s: float) -> int:
     """Whole minutes to show for an estimate, rounded up (0: "less than a minute").
 

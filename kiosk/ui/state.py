@@ -43,6 +43,8 @@ class BoothState(EventDispatcher):  # type: ignore[misc]  # kivy has no type inf
     call_status = StringProperty("")
     muted = BooleanProperty(False)
     problem = StringProperty("")
+    end_reason = StringProperty("")
+    """Why the last call ended (goodbye screen): "booth_hangup", "agent_hangup", ..."""
 
     def __init__(self, controller: BoothController, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -89,5 +91,6 @@ class BoothState(EventDispatcher):  # type: ignore[misc]  # kivy has no type inf
         self.call_status = c.call_status
         self.muted = c.muted
         self.problem = c.problem
+        self.end_reason = d.end_reason or ""
         # The screen last: its on_enter may read the values above.
         self.screen = c.screen

@@ -13,6 +13,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import websockets
+
 sys.path.insert(0, str(Path(__file__).resolve().parent / "call"))
 
 from callkit import AgentPeer
@@ -28,6 +30,7 @@ def server_ctx(server: Any, booth: str = "booth-1") -> dict[str, Any]:
         "token": server.booth_tokens[booth],
         "_ws_url": server.ws_url,
         "_agent_passwords": server.agent_passwords,
+        "_other_booth_token": next(t for n, t in server.booth_tokens.items() if n != booth),
     }
 
 
@@ -41,6 +44,16 @@ def server_from_ctx(ctx: dict[str, Any]) -> Any:
 def booth_settings_ctx(ctx: dict[str, Any]) -> dict[str, Any]:
     """``ctx`` without the keys that are not BoothSettings fields."""
     return {k: v for k, v in ctx.items() if not k.startswith("_")}
+
+
+async def other_booth_joins(ctx: dict[str, Any], service_id: str) -> ProtocolClient:
+    """Another booth (booth-2) queues first, so the booth under test is second."""
+    client = ProtocolClient(await websockets.connect(f"{ctx['_ws_url']}/ws/booth"))
+    await client.send("hello", token=ctx["_other_booth_token"], app_version="test")
+    await client.next("welcome")
+    await client.send("join_queue", service_id=service_id, language="fr")
+    await client.next("queued")
+    return client
 
 
 @dataclass

@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import asyncio
 
-from booth_agent import agent_console, answer_next, booth_settings_ctx, server_from_ctx
+from booth_agent import (
+    agent_console,
+    answer_next,
+    booth_settings_ctx,
+    other_booth_joins,
+    server_from_ctx,
+)
 from kivy_harness import BoothHarness, harness_settings
 
 from kiosk.session import SessionData, State
@@ -51,11 +57,16 @@ async def walkthrough(ctx: dict[str, object]) -> None:
             await booth.tap_at(*booth.find(f"service_{closed[0].id}").center)
             assert booth.screen == "choose"
 
+        other = await other_booth_joins(ctx, "caf")
         await booth.tap("service_caf")
         await booth.wait_screen("waiting")
-        await booth.wait_text("Vous êtes le prochain")
-        await booth.wait_text("Attente estimée")
+        await booth.wait_text("Vous êtes n° 2 dans la file")
+        await booth.wait_text("Attente estimée : environ")
         booth.screenshot("05_waiting_fr")
+        # The citizen ahead gives up: the position follows live.
+        await other.send("leave_queue")
+        await booth.wait_text("Vous êtes le prochain")
+        await other.close()
 
         console = await agent_console(server_from_ctx(ctx))
         call = await answer_next(console)

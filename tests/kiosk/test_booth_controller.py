@@ -201,3 +201,28 @@ def test_token_file_readable_by_others_is_refused(tmp_path: Path) -> None:
     )
     token.chmod(0o600)
     assert BoothSettings(token_file=token).read_token() == "secret-token-value"
+
+
+async def test_missing_camera_ends_the_call_with_a_plain_reason(
+    switchboard: RunningServer,
+) -> None:
+    controller = BoothController(
+        settings_for(switchboard, fake_media=False, camera="/dev/no-such-camera")
+    )
+    await controller.start()
+    try:
+        await until(lambda: controller.problem == "" and controller.services, "online")
+        controller.tap_start()
+        controller.choose_service("caf")
+        await until(lambda: controller.data.position == 1, "queued")
+        console = await agent_console(switchboard)
+        await console.send("answer_next")
+        await console.next("call_assigned")
+        ended = await console.next("call_ended")
+        assert ended["reason"] == "booth_hangup"
+        assert controller.state in (State.GOODBYE, State.WELCOME)
+        if controller.state is State.GOODBYE:
+            assert controller.data.end_reason == "media_unavailable"
+        await console.close()
+    finally:
+        await controller.stop()
