@@ -28,6 +28,10 @@ fr_CH has them but is QWERTZ, which a French citizen would not recognise."""
 def configure_kivy(settings: BoothSettings) -> None:
     """Set Kivy's configuration for a booth; call before importing ``kivy.core.window``."""
     os.environ.setdefault("KIVY_NO_ARGS", "1")
+    # Kivy's own log mode turns the root logger up to DEBUG (every websocket frame
+    # and HTTP request in the journal); plain Python logging keeps our levels.
+    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+    os.environ.setdefault("KIVY_NO_FILELOG", "1")
     from kivy.config import Config
 
     # Measured: multisampling costs 3x the CPU of a redraw with software GL.

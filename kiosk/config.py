@@ -45,6 +45,7 @@ class BoothSettings(BaseModel):
     languages: list[str] = Field(default_factory=lambda: ["fr", "en"])
     default_language: str = "fr"
     idle_warning_s: float = Field(default=session.IDLE_WARNING_S, gt=0)
+    waiting_idle_warning_s: float = Field(default=session.WAITING_IDLE_WARNING_S, gt=0)
     idle_reset_s: float = Field(default=session.IDLE_RESET_S, gt=0)
     goodbye_s: float = Field(default=session.GOODBYE_S, gt=0)
     retry_min_s: float = Field(default=CATALOGUE_RETRY_MIN_S, gt=0)
@@ -83,6 +84,7 @@ class BoothSettings(BaseModel):
         """The session machine's timers from these settings."""
         return session.Timers(
             idle_warning_s=self.idle_warning_s,
+            waiting_idle_warning_s=self.waiting_idle_warning_s,
             idle_reset_s=self.idle_reset_s,
             goodbye_s=self.goodbye_s,
         )

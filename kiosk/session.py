@@ -22,6 +22,10 @@ logger = logging.getLogger(__name__)
 IDLE_WARNING_S = 60.0
 """Seconds without a touch (outside a call and the welcome screen) before asking
 "are you still there?"."""
+WAITING_IDLE_WARNING_S = 300.0
+"""The same question in the waiting room, where a citizen rightly touches nothing
+for minutes: asking every minute would nag, never asking would let an empty booth
+hold a place in the queue (and an agent's time)."""
 IDLE_RESET_S = 30.0
 """Seconds after the idle warning without a touch before the session is wiped."""
 GOODBYE_S = 8.0
@@ -53,6 +57,7 @@ class Timers:
     """The machine's timers, in seconds; tests shrink them."""
 
     idle_warning_s: float = IDLE_WARNING_S
+    waiting_idle_warning_s: float = WAITING_IDLE_WARNING_S
     idle_reset_s: float = IDLE_RESET_S
     goodbye_s: float = GOODBYE_S
 
@@ -430,10 +435,13 @@ class SessionMachine:
         if s not in IDLE_WATCHED_STATES:
             return []
         idle = now - self.last_activity
-        if idle >= self.timers.idle_warning_s + self.timers.idle_reset_s:
+        warn_after = (
+            self.timers.waiting_idle_warning_s if s is State.WAITING else self.timers.idle_warning_s
+        )
+        if idle >= warn_after + self.timers.idle_reset_s:
             logger.info("citizen gone for %.0f s: session wiped", idle)
             effects: list[Effect] = [LeaveQueue()] if s is State.WAITING else []
             return [*effects, *self._reset_to_welcome(now)]
-        if idle >= self.timers.idle_warning_s and not self.data.idle_warning:
+        if idle >= warn_after and not self.data.idle_warning:
             self.data = replace(self.data, idle_warning=True)
         return []

@@ -59,6 +59,6 @@ if [ -d assets/locale ]; then
   for po in assets/locale/*/LC_MESSAGES/*.po; do
     [ -e "$po" ] || continue
     mo="${po%.po}.mo"
-    if [ ! -f "$mo" ] || [ "$po" -nt "$mo" ]; then msgfmt --check -o "$mo" "$po"; fi
+    if [ ! -f "$mo" ] || [ "$po" -nt "$mo" ]; then msgfmt --check-format -o "$mo" "$po"; fi
   done
 fi

@@ -105,7 +105,9 @@ async def walkthrough(ctx: dict[str, object]) -> None:
 
 async def idle_and_lockdown(ctx: dict[str, object]) -> None:
     """Idle warning and reset; Escape, F1 and close requests do not leave the app."""
-    settings = harness_settings(booth_settings_ctx(ctx), idle_warning_s=2.0, idle_reset_s=3.0)
+    settings = harness_settings(
+        booth_settings_ctx(ctx), idle_warning_s=2.0, waiting_idle_warning_s=2.0, idle_reset_s=3.0
+    )
     async with BoothHarness(settings) as booth:
         await booth.wait_for(lambda: booth.controller.services, what="catalogue")
         await booth.wait_screen("welcome")
