@@ -32,6 +32,10 @@ def configure_kivy(settings: BoothSettings) -> None:
     # and HTTP request in the journal); plain Python logging keeps our levels.
     os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    # Only read by Mesa's software renderer (booths without a GPU, tests): one
+    # rendering thread draws our scene with a fifth less CPU than one per core,
+    # and leaves the other core to the video codecs. Set before the GL context.
+    os.environ.setdefault("LP_NUM_THREADS", "1")
     from kivy.config import Config
 
     # Measured: multisampling costs 3x the CPU of a redraw with software GL.
@@ -66,6 +70,11 @@ def configure_kivy(settings: BoothSettings) -> None:
     # A booth must not offer Kivy's inspector, screenshot or monitor modules.
     for module in list(Config.options("modules")) if Config.has_section("modules") else []:
         Config.remove_option("modules", module)
+    # kivy.clock reads maxfps once, when first imported, and this module imports
+    # kivy.app (hence the clock) before the configuration above: apply it now.
+    from kivy.clock import Clock
+
+    Clock._max_fps = float(MAX_FPS)
 
 
 from kivy.app import App  # noqa: E402 - kivy.app does not create the window

@@ -44,11 +44,15 @@ class VideoView(Widget):  # type: ignore[misc]  # kivy has no type information
         self._latest: av.VideoFrame | None = None
         self._play_task: asyncio.Task[None] | None = None
         self._track: MediaStreamTrack | None = None
-        # timeout 0: runs at the start of the next Kivy frame, coalescing pushes.
-        self._redraw = Clock.create_trigger(self._draw, 0)
+        # Drawn from a per-frame interval, not a trigger per pushed frame: a trigger
+        # makes Kivy run an extra loop (and redraw the window) for every frame of
+        # every view, ~40 redraws a second for two 30 fps views instead of <= 30.
+        self._ticker: Any = None
         with self.canvas:
             Color(*BACKGROUND_RGBA)
-            self._background = Rectangle(pos=self.pos, size=self.size)
+            # Letterbox bars only, not a full background under the picture: with
+            # software GL every overdrawn pixel costs CPU at 30 frames a second.
+            self._bars = (Rectangle(pos=self.pos, size=self.size), Rectangle(size=(0, 0)))
             Color(1, 1, 1, 1)
             self._picture = Rectangle(pos=self.pos, size=(0, 0))
         self.bind(pos=self._layout, size=self._layout)
@@ -57,7 +61,8 @@ class VideoView(Widget):  # type: ignore[misc]  # kivy has no type information
         """Offer a new frame; only the latest is kept until the next draw."""
         self._latest = frame
         self.frames_pushed += 1
-        self._redraw()
+        if self._ticker is None:
+            self._ticker = Clock.schedule_interval(self._draw, 0)
 
     def play(self, track: MediaStreamTrack) -> None:
         """Show every frame of ``track`` (e.g. a camera relay for the preview) until :meth:`stop`.
@@ -83,10 +88,14 @@ class VideoView(Widget):  # type: ignore[misc]  # kivy has no type information
     def clear(self) -> None:
         """Forget the picture (after a call: nothing of it may stay on screen)."""
         self._latest = None
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
         self.texture = None
         self.frame_size = None
         self._picture.texture = None
         self._picture.size = (0, 0)
+        self._layout()
 
     async def _play(self, track: MediaStreamTrack) -> None:
         while True:
@@ -123,15 +132,23 @@ class VideoView(Widget):  # type: ignore[misc]  # kivy has no type information
         self.canvas.ask_update()
 
     def _layout(self, *_: object) -> None:
-        self._background.pos = self.pos
-        self._background.size = self.size
+        first, second = self._bars
         if self.frame_size is None:
+            first.pos, first.size = self.pos, self.size
+            second.size = (0, 0)
             return
         fw, fh = self.frame_size
         scale = min(self.width / fw, self.height / fh) if fw and fh else 0
         w, h = fw * scale, fh * scale
+        x, y = self.x + (self.width - w) / 2, self.y + (self.height - h) / 2
         self._picture.size = (w, h)
-        self._picture.pos = (self.x + (self.width - w) / 2, self.y + (self.height - h) / 2)
+        self._picture.pos = (x, y)
+        if w < self.width:  # bars left and right
+            first.pos, first.size = self.pos, (x - self.x, self.height)
+            second.pos, second.size = (x + w, self.y), (self.right - x - w, self.height)
+        else:  # bars above and below
+            first.pos, first.size = self.pos, (self.width, y - self.y)
+            second.pos, second.size = (self.x, y + h), (self.width, self.top - y - h)
 
 
 def _display_size(fw: int, fh: int, ww: float, wh: float) -> tuple[int, int]:

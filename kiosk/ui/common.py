@@ -61,7 +61,7 @@ def load_kv(name: str) -> None:
 
 
 class BoothScreen(Screen):  # type: ignore[misc]  # kivy has no type information
-    """Base of every screen: white background (see ``common.kv``)."""
+    """Base of every screen (drawn on the window's white clear colour)."""
 
 
 load_kv("common")
