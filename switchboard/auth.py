@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import re
+import unicodedata
 import secrets
 import threading
 import time
@@ -146,7 +147,9 @@ class BoothPublic:
 
 
 def _booth_id_for(name: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")[:48]
+    # "Mairie de Florac — hall" -> "Mairie-de-Florac-hall": accents folded, not dropped.
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", ascii_name).strip("-")[:48]
     return slug or "booth"
 
 

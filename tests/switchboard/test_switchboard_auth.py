@@ -87,3 +87,9 @@ def test_sessions_expire_and_can_be_dropped() -> None:
     token = store.create("alice")
     store.drop(token)
     assert store.username(token) is None
+
+
+def test_booth_id_folds_accents_instead_of_dropping_letters(db: Database) -> None:
+    booth, _ = auth.create_booth_token(db, "Borne de démonstration — Mairie de Saint-Étienne")
+    assert booth.booth_id == "Borne-de-demonstration-Mairie-de-Saint-Etienne"
+    assert booth.name == "Borne de démonstration — Mairie de Saint-Étienne"
