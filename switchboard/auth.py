@@ -6,10 +6,10 @@ import base64
 import hashlib
 import hmac
 import re
-import unicodedata
 import secrets
 import threading
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
