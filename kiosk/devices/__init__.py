@@ -1,0 +1,1 @@
+"""Booth peripherals: pure protocol code, thin transports, drivers, simulators."""
