@@ -63,6 +63,23 @@ LOGO_MAX_WIDTH_PX = 384
 
 UNPLUGGED_REASON = "imprimante débranchée"
 
+TYPOGRAPHY_FALLBACKS = str.maketrans(
+    {
+        "\u2014": "-",
+        "\u2013": "-",
+        "\u2019": "'",
+        "\u2018": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2026": "...",
+        "\u202f": " ",
+        "\u0153": "oe",
+        "\u0152": "OE",
+    }
+)
+"""French typography absent from CP858 (dashes, curly quotes, narrow no-break
+space, œ): printed as their plain equivalents rather than as "?"."""
+
 
 @dataclass(frozen=True)
 class Receipt:
@@ -121,17 +138,17 @@ def build_receipt_bytes(
             p.set(align="center")
             p.image(_load_logo(receipt.logo_png), center=False)
         p.set(align="center", bold=True, double_height=True, double_width=True)
-        p.textln(receipt.title)
+        p.textln(receipt.title.translate(TYPOGRAPHY_FALLBACKS))
         p.set(align="left", normal_textsize=True)
         for line in receipt.lines:
-            p.textln(line)
+            p.textln(line.translate(TYPOGRAPHY_FALLBACKS))
         if receipt.qr_payload:
             p.set(align="center")
             p.qr(receipt.qr_payload, native=True, size=6)
             p.textln()
         if receipt.footer:
             p.set(align="center")
-            p.textln(receipt.footer)
+            p.textln(receipt.footer.translate(TYPOGRAPHY_FALLBACKS))
         if receipt.extra_feed_lines:
             p.ln(receipt.extra_feed_lines)
         p.cut()
