@@ -1,0 +1,334 @@
+"""Document scanner over SANE (python-sane), for the agent's "scan your document".
+
+Every python-sane call blocks, so each runs in ``asyncio.to_thread``. The page
+lives only in memory (raw lines → Pillow image → PNG/JPEG bytes): nothing is
+written to disk, so a citizen's document never outlives the session that holds
+the returned bytes.
+
+The device is opened for each scan and closed after it, rather than kept open:
+a scanner unplugged and plugged back between two citizens gets a fresh handle
+instead of a stale one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import io
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk.devices.base import DeviceError, DeviceState, DeviceStatus, StatusListener
+from kiosk.devices.scanner_options import (
+    ImageFormat,
+    OptionInfo,
+    OptionMappingError,
+    ScanMode,
+    ScanSettings,
+    ScanSource,
+    reason_for_sane_error,
+    sane_options,
+)
+
+log = logging.getLogger(__name__)
+
+KIND = "sane"
+JPEG_QUALITY = 85
+PNG_COMPRESS_LEVEL = 3
+"""zlib level 3: a 300 dpi colour A4 page compresses several times faster than at
+the default level 6, for a file only slightly larger."""
+
+_INIT_LOCK = threading.Lock()
+_sane_module: Any = None
+
+
+def _sane() -> Any:
+    """python-sane, imported and ``sane_init``-ed once per process.
+
+    Imported through importlib because python-sane ships no type information;
+    everything it returns is treated as ``Any`` and checked here.
+    """
+    global _sane_module
+    with _INIT_LOCK:
+        if _sane_module is None:
+            try:
+                module = importlib.import_module("sane")
+            except ImportError as exc:
+                raise DeviceError(
+                    "sane_missing",
+                    "Le module python-sane n'est pas installé sur cette borne.",
+                ) from exc
+            module.init()
+            _sane_module = module
+        return _sane_module
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """One scanned page, encoded, in memory only."""
+
+    data: bytes
+    media_type: str
+    """``image/png`` or ``image/jpeg``."""
+    width: int
+    height: int
+    dpi: int
+
+
+ProgressCallback = Callable[[float], None]
+
+
+def _available_options(dev: Any) -> dict[str, OptionInfo]:
+    """Settable options of an open device, as pure :class:`OptionInfo`."""
+    sane = _sane()
+    result: dict[str, OptionInfo] = {}
+    for option in dev.get_options():
+        _index, name, _title, _desc, _type, _unit, _size, cap, constraint = option
+        if not name or not sane._sane.OPTION_IS_SETTABLE(cap):
+            continue
+        active = bool(sane._sane.OPTION_IS_ACTIVE(cap))
+        if isinstance(constraint, list):
+            result[name] = OptionInfo(name=name, choices=tuple(constraint), active=active)
+        elif isinstance(constraint, tuple) and len(constraint) == 3:
+            low, high, quant = constraint
+            result[name] = OptionInfo(
+                name=name, value_range=(float(low), float(high), float(quant)), active=active
+            )
+        else:
+            result[name] = OptionInfo(name=name, active=active)
+    return result
+
+
+def _set_option(dev: Any, name: str, value: str | int | float | bool) -> None:
+    """Set one option unless it already has that value.
+
+    Re-setting an unchanged option is not free: some backends recalibrate, and
+    re-selecting the feeder restarts its page count.
+    """
+    # python-sane exposes options as attributes, with '-' spelled '_'.
+    attribute = name.replace("-", "_")
+    try:
+        current = getattr(dev, attribute)
+    except AttributeError:
+        current = None  # inactive until now: just set it
+    if current is not None and current == value:
+        return
+    setattr(dev, attribute, value)
+
+
+class Scanner:
+    """One SANE scanner; reports its state through ``on_status``, never crashes."""
+
+    def __init__(
+        self,
+        device_name: str | None,
+        *,
+        resolution_dpi: int = 150,
+        mode: ScanMode = "color",
+        source: ScanSource = "flatbed",
+        on_status: StatusListener,
+        role: str = "scanner",
+        image_format: ImageFormat = "png",
+        backend_options: Mapping[str, str | int | float | bool] | None = None,
+    ) -> None:
+        """``device_name`` None means the first scanner SANE finds."""
+        self.device_name = device_name
+        self.settings = ScanSettings(
+            resolution_dpi=resolution_dpi,
+            mode=mode,
+            source=source,
+            backend_options=dict(backend_options or {}),
+        )
+        self.image_format: ImageFormat = image_format
+        self.role = role
+        self._on_status = on_status
+        self._status = DeviceStatus(role=role, kind=KIND, state=DeviceState.UNKNOWN)
+        self._busy = asyncio.Lock()
+
+    @property
+    def status(self) -> DeviceStatus:
+        """The last status reported."""
+        return self._status
+
+    def _report(
+        self, state: DeviceState, reason: str = "", details: dict[str, str] | None = None
+    ) -> None:
+        status = DeviceStatus(
+            role=self.role, kind=KIND, state=state, reason=reason, details=details or {}
+        )
+        if status == self._status:
+            return
+        self._status = status
+        try:
+            self._on_status(status)
+        except Exception:
+            # A faulty listener must not take the scanner down with it.
+            log.exception("status listener failed for %s", self.role)
+
+    def _fail(self, error: DeviceError) -> DeviceError:
+        log.warning("scanner %s: %s", self.device_name or "(auto)", error)
+        self._report(DeviceState.UNAVAILABLE, error.reason, {"code": error.code})
+        return error
+
+    # -- blocking helpers, run in threads ------------------------------------
+
+    def _resolve_name(self) -> tuple[str, dict[str, str]]:
+        sane = _sane()
+        try:
+            devices = sane.get_devices()
+        except sane._sane.error as exc:
+            code, reason = reason_for_sane_error(str(exc))
+            raise DeviceError(code, reason) from exc
+        names = {str(d[0]): d for d in devices}
+        if self.device_name is None:
+            if not names:
+                raise DeviceError("no_device", "Aucun scanner n'est branché sur la borne.")
+            name = next(iter(names))
+        elif self.device_name in names:
+            name = self.device_name
+        else:
+            raise DeviceError(
+                "no_device",
+                f"Le scanner « {self.device_name} » est introuvable "
+                "(débranché, éteint ou mal configuré).",
+            )
+        _name, vendor, model, kind = names[name]
+        return name, {"device": name, "vendor": str(vendor), "model": str(model), "type": str(kind)}
+
+    def _probe_blocking(self) -> dict[str, str]:
+        name, details = self._resolve_name()
+        dev = self._open(name)
+        dev.close()
+        return details
+
+    def _open(self, name: str) -> Any:
+        sane = _sane()
+        try:
+            return sane.open(name)
+        except sane._sane.error as exc:
+            code, reason = reason_for_sane_error(str(exc))
+            if code in ("invalid", "scan_failed"):
+                code, reason = "no_device", f"Impossible d'ouvrir le scanner « {name} »."
+            raise DeviceError(code, reason) from exc
+
+    def _scan_blocking(self, progress: Callable[[float], None]) -> ScanResult:
+        sane = _sane()
+        name, _details = self._resolve_name()
+        dev = self._open(name)
+        try:
+            try:
+                # Mode first: backends reload their other options when it changes.
+                first = sane_options(self.settings, _available_options(dev))
+                if "mode" in first:
+                    _set_option(dev, "mode", first["mode"])
+                for option, value in sane_options(self.settings, _available_options(dev)).items():
+                    if option != "mode":
+                        _set_option(dev, option, value)
+                dev.start()
+
+                def on_lines(done: int, total: int) -> None:
+                    # Raising from here crashes python-sane's C loop (segfault,
+                    # seen with python-sane 2.9.2): swallow everything.
+                    try:
+                        if total > 0:
+                            progress(min(done / total, 1.0))
+                    except Exception:
+                        log.exception("scan progress relay failed")
+
+                image = dev.snap(progress=on_lines)
+            except OptionMappingError as exc:
+                raise DeviceError(exc.code, exc.reason) from exc
+            except (sane._sane.error, RuntimeError) as exc:
+                code, reason = reason_for_sane_error(str(exc))
+                raise DeviceError(code, reason) from exc
+            except AttributeError as exc:
+                # python-sane reports an unknown or inactive option this way.
+                raise DeviceError("invalid", f"Réglage refusé par le scanner : {exc}") from exc
+            dpi = round(float(getattr(dev, "resolution", self.settings.resolution_dpi)))
+        finally:
+            try:
+                dev.close()
+            except Exception:
+                log.debug("closing scanner %s failed", name, exc_info=True)
+        return self._encode(image, dpi)
+
+    def _encode(self, image: Any, dpi: int) -> ScanResult:
+        buffer = io.BytesIO()
+        if self.image_format == "jpeg":
+            image.save(buffer, format="JPEG", quality=JPEG_QUALITY, dpi=(dpi, dpi))
+            media_type = "image/jpeg"
+        else:
+            image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL, dpi=(dpi, dpi))
+            media_type = "image/png"
+        width, height = image.size
+        return ScanResult(
+            data=buffer.getvalue(),
+            media_type=media_type,
+            width=int(width),
+            height=int(height),
+            dpi=dpi,
+        )
+
+    # -- public API ------------------------------------------------------------
+
+    async def probe(self) -> DeviceStatus:
+        """Check the scanner is there and can be opened; report and return the status."""
+        if self._busy.locked():
+            return self._status
+        try:
+            details = await asyncio.to_thread(self._probe_blocking)
+        except DeviceError as exc:
+            self._fail(exc)
+        except Exception as exc:
+            log.exception("scanner probe failed")
+            self._fail(DeviceError("probe_failed", f"Le scanner ne répond pas ({exc})."))
+        else:
+            self._report(DeviceState.READY, details=details)
+        return self._status
+
+    async def scan(self, progress: ProgressCallback | None = None) -> ScanResult:
+        """Scan one page into memory; ``progress`` gets 0.0…1.0 on the event loop.
+
+        Raises :class:`DeviceError` (the scanner then reports UNAVAILABLE).
+        """
+        if self._busy.locked():
+            raise DeviceError("busy", "Une numérisation est déjà en cours.")
+        async with self._busy:
+            loop = asyncio.get_running_loop()
+
+            def tell(fraction: float) -> None:
+                # A broken progress bar must not lose the citizen's page.
+                if progress is None:
+                    return
+                try:
+                    progress(fraction)
+                except Exception:
+                    log.exception("scan progress callback failed")
+
+            def from_thread(fraction: float) -> None:
+                loop.call_soon_threadsafe(tell, fraction)
+
+            self._report(DeviceState.BUSY, details={"device": self.device_name or "(auto)"})
+            try:
+                # If the awaiting task is cancelled the thread still finishes the page
+                # (sane_read cannot be interrupted safely); its result is dropped.
+                result = await asyncio.to_thread(self._scan_blocking, from_thread)
+            except DeviceError as exc:
+                raise self._fail(exc) from exc
+            except asyncio.CancelledError:
+                self._report(DeviceState.READY)
+                raise
+            except Exception as exc:
+                log.exception("scan failed")
+                raise self._fail(
+                    DeviceError("scan_failed", f"La numérisation a échoué ({exc}).")
+                ) from exc
+            tell(1.0)
+            self._report(
+                DeviceState.READY,
+                details={"device": self.device_name or "(auto)", "last_dpi": str(result.dpi)},
+            )
+            return result
