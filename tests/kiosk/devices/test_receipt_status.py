@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from kiosk.devices.escpos_status import (
     Condition,
+    PrinterStatus,
+    StatusAnswer,
     StatusQuery,
     parse_answer,
     status_query,
@@ -20,11 +22,11 @@ DATA = Path(__file__).resolve().parents[2] / "data" / "escpos"
 Q = StatusQuery
 
 
-def answer(query: StatusQuery, name: str):  # type: ignore[no-untyped-def]
+def answer(query: StatusQuery, name: str) -> StatusAnswer:
     return parse_answer(query, (DATA / name).read_bytes())
 
 
-def poll(p1: str, p2: str, p3: str, p4: str):  # type: ignore[no-untyped-def]
+def poll(p1: str, p2: str, p3: str, p4: str) -> PrinterStatus:
     return summarise(
         [
             answer(Q.PRINTER, p1),
