@@ -205,10 +205,13 @@ def parse_atr(data: bytes) -> Atr:
 
 
 def _matches(pattern: str, data: bytes) -> bool:
-    tokens = pattern.split()
-    if len(tokens) != len(data):
+    cells = pattern.split()
+    if len(cells) != len(data):
         return False
-    return all(token == ".." or int(token, 16) == byte for token, byte in zip(tokens, data))
+    wildcard = ".."
+    return all(
+        cell == wildcard or int(cell, 16) == byte for cell, byte in zip(cells, data, strict=True)
+    )
 
 
 def _identify_parsed(atr: Atr) -> Identification:
