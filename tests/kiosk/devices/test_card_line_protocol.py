@@ -22,6 +22,7 @@ from kiosk.devices.card_line_protocol import (
     Ok,
     ReaderMessage,
     ReaderStatus,
+    check_frame,
     encode_command,
     encode_frame,
     encode_message,
@@ -151,3 +152,14 @@ def test_fuzz_one_corrupted_byte_is_never_a_wrong_message(
     corrupted[index] ^= flip
     results = CardLineParser().feed(bytes(corrupted))
     assert all(isinstance(r, FrameError) for r in results)
+
+
+def test_example_session_in_the_docs_is_valid() -> None:
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "devices.md").read_text()
+    frames = [
+        line.split(": ", 1)[1].strip().encode() + b"\r"
+        for line in doc.splitlines()
+        if line.startswith(("reader: ", "host:   "))
+    ]
+    assert len(frames) == 4
+    assert all(not isinstance(check_frame(frame), FrameError) for frame in frames)
