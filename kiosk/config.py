@@ -42,6 +42,9 @@ class BoothSettings(BaseModel):
     fake_media: bool = False
     camera: str | None = None
     microphone: str | None = None
+    speaker: str | None = "default"
+    """ALSA device for the agent's voice ("default" goes through PulseAudio where it
+    runs); empty or none: no sound (chat only)."""
     languages: list[str] = Field(default_factory=lambda: ["fr", "en"])
     default_language: str = "fr"
     idle_warning_s: float = Field(default=session.IDLE_WARNING_S, gt=0)

@@ -28,6 +28,7 @@ from kiosk import session as s
 from kiosk.call.media import MediaSources, MediaUnavailable, make_media
 from kiosk.call.peer import BoothPeer
 from kiosk.call.signaling import ServerMessage, SignalingClient, SignalingState
+from kiosk.call.speaker import Speaker
 from kiosk.config import HTTP_TIMEOUT_S, BoothSettings
 from kiosk.i18n import Translator
 
@@ -131,6 +132,7 @@ class BoothController:
         self._catalogue_kick = asyncio.Event()
         self._peer: BoothPeer | None = None
         self._media: MediaSources | None = None
+        self._speaker: Speaker | None = None
         self._call_id: str | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[None]] = []
@@ -453,9 +455,15 @@ class BoothController:
             self._media = media
             if self.muted:
                 self.toggle_mute()
+            speaker = None
+            if self.settings.speaker:
+                speaker = Speaker(self.settings.speaker)
+                speaker.start()
+            self._speaker = speaker
             peer = BoothPeer(
                 list(self._pending_ice),
                 media,
+                on_remote_audio_frame=speaker.push if speaker is not None else None,
                 on_remote_video_frame=self._remote_frame,
                 on_chat=self._chat_received,
                 on_state=self._peer_state,
@@ -481,8 +489,13 @@ class BoothController:
         await self._close_call()
 
     async def _close_call(self) -> None:
-        peer, media = self._peer, self._media
-        self._peer, self._media, self._call_id = None, None, None
+        peer, media, speaker = self._peer, self._media, self._speaker
+        self._peer, self._media, self._speaker, self._call_id = None, None, None, None
+        if speaker is not None:
+            # Joins the writer thread: off the loop.
+            await asyncio.to_thread(speaker.stop)
+            if speaker.error:
+                logger.warning("call audio: %s", speaker.error)
         if peer is not None:
             try:
                 await peer.close()

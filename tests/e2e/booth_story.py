@@ -10,6 +10,7 @@ Milestones are written to ``ctx["progress"]`` so the test can follow along.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -61,8 +62,16 @@ async def _in_call(booth: BoothHarness, ctx: dict[str, Any], step: str) -> None:
 
 async def citizen_story(ctx: dict[str, Any]) -> None:
     """Two calls: the citizen hangs up the first, the agent the second."""
+    # alsa-lib reads ~/.asoundrc when the speaker first opens: the test's one sends
+    # what the booth plays to a file (no sound card here).
+    os.environ["HOME"] = ctx["alsa_home"]
     settings = harness_settings(
-        {"server_url": ctx["server_url"], "token_file": ctx["token_file"], "goodbye_s": 2.0}
+        {
+            "server_url": ctx["server_url"],
+            "token_file": ctx["token_file"],
+            "goodbye_s": 2.0,
+            "speaker": "booth_speaker",
+        }
     )
     async with BoothHarness(settings) as booth:
         # First call: chat both ways, the citizen hangs up.

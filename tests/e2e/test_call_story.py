@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from fixtures.browser import (
     agent_login,
@@ -73,6 +74,13 @@ async def test_citizen_and_agent_call_chat_and_hang_up_from_either_side(
     token_file.write_text(switchboard.booth_tokens["booth-1"] + "\n")
     os.chmod(token_file, 0o600)
     progress = tmp_path / "progress.jsonl"
+    alsa_home = tmp_path / "alsa"
+    alsa_home.mkdir()
+    played = tmp_path / "played.raw"
+    (alsa_home / ".asoundrc").write_text(
+        'pcm.booth_speaker {\n  type file\n  slave.pcm "null"\n'
+        f'  file "{played}"\n  format "raw"\n}}\n'
+    )
     go_hangup = tmp_path / "go-hangup"
     ctx = {
         "server_url": switchboard.base_url,
@@ -81,6 +89,7 @@ async def test_citizen_and_agent_call_chat_and_hang_up_from_either_side(
         "go_hangup": str(go_hangup),
         "agent_says": AGENT_SAYS,
         "citizen_says": CITIZEN_SAYS,
+        "alsa_home": str(alsa_home),
     }
     booth = asyncio.create_task(
         asyncio.to_thread(run_scenario, "e2e.booth_story:citizen_story", ctx, 300.0)
@@ -135,6 +144,11 @@ async def test_citizen_and_agent_call_chat_and_hang_up_from_either_side(
             await context.close()
             await browser.close()
         await booth
+        # The citizen heard the agent: Chromium's fake microphone (beeps) reached the
+        # booth's loudspeaker, 48 kHz stereo s16.
+        pcm = np.frombuffer(played.read_bytes(), dtype=np.int16)
+        assert len(pcm) >= 48_000 * 2, f"only {len(pcm)} samples played"
+        assert int(np.abs(pcm).max()) > 1000
     finally:
         if not booth.done():
             # The scenario process ends on its own timeout; don't leave it behind.
