@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw
 
 from kiosk.devices.a4_printer import A4Printer
 from kiosk.devices.base import DeviceError, DeviceState, DeviceStatus
-from kiosk.devices.cups_status import JobInfo, JobState
+from kiosk.devices.cups_status import JobInfo, JobState, PrinterInfo, PrinterState
 
 pytestmark = pytest.mark.skipif(
     shutil.which("cupsd") is None or shutil.which("ipptool") is None,
@@ -62,6 +62,11 @@ def printer(cups: CupsServer, queue: str, statuses: Statuses) -> A4Printer:
     return A4Printer(queue, server=cups.server, on_status=statuses, poll_s=FAST_POLL_S)
 
 
+def spooled_documents(cups: CupsServer) -> list[str]:
+    """Job data files (``d<job>-<doc>``) still in the spool: a citizen's document would be one."""
+    return sorted(p.name for p in (cups.root / "spool").glob("d*"))
+
+
 def pdfinfo(path: str) -> dict[str, str]:
     out = subprocess.run(["pdfinfo", path], capture_output=True, text=True, check=True).stdout
     return {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in out.splitlines())}
@@ -85,6 +90,7 @@ async def test_pdf_prints_one_a4_page_through_cups_pdf(cups: CupsServer) -> None
     assert info["Pages"] == "1"
     assert info["Page size"].startswith("595 x 842 pts")
     assert "A4" in info["Page size"]
+    assert spooled_documents(cups) == []
 
 
 async def test_probe_reports_ready_queue(cups: CupsServer) -> None:
@@ -108,6 +114,7 @@ async def test_paper_out_fails_job_and_booth_stays_up(cups: CupsServer) -> None:
     assert a4.status.reason == "plus de papier"
     # The citizen's document was cancelled, not left waiting in the spool.
     cups.wait_idle(PAPER_OUT_QUEUE, timeout=5)
+    assert spooled_documents(cups) == []
     # Asking again gives the same clear answer, before anything is submitted.
     with pytest.raises(DeviceError, match="plus de papier"):
         await a4.print_pdf(a4_pdf(), title="Formulaire")
@@ -154,6 +161,39 @@ async def test_queue_stopped_after_submission_cancels_the_job(
         assert a4.status.state is DeviceState.UNAVAILABLE
         # Cancelled, so the document does not wait in the spool for a technician.
         cups.wait_idle(PDF_QUEUE, timeout=5)
+    finally:
+        cups.run("cupsenable", PDF_QUEUE)
+
+
+async def test_session_ending_mid_job_cancels_and_purges_it(cups: CupsServer) -> None:
+    a4 = printer(cups, PDF_QUEUE, Statuses())
+    submit = a4._submit
+    submitted = asyncio.Event()
+
+    async def submit_and_signal(pdf: bytes, *, title: str, copies: int) -> int:
+        job_id = await submit(pdf, title=title, copies=copies)
+        submitted.set()
+        return job_id
+
+    async def looks_ready() -> PrinterInfo:
+        # The queue is stopped so the job waits; the driver is told all is well so
+        # it keeps waiting too, until the session ends.
+        return PrinterInfo(PrinterState.IDLE)
+
+    a4._submit = submit_and_signal  # type: ignore[method-assign]
+    a4._printer_info = looks_ready  # type: ignore[method-assign]
+    a4.poll_s = 5.0
+    cups.run("cupsdisable", PDF_QUEUE)
+    try:
+        task = asyncio.create_task(a4.print_pdf(a4_pdf(), title="Formulaire"))
+        await asyncio.wait_for(submitted.wait(), timeout=10)
+        assert len(cups.run("lpstat", "-o", PDF_QUEUE).stdout.splitlines()) == 1
+        assert spooled_documents(cups) != []
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        cups.wait_idle(PDF_QUEUE, timeout=5)
+        assert spooled_documents(cups) == []
     finally:
         cups.run("cupsenable", PDF_QUEUE)
 
