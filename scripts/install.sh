@@ -12,6 +12,9 @@ APT_PACKAGES=(
   gettext                                           # msgfmt for the booth's catalogues
   fonts-dejavu-core                                 # booth fonts
   procps                                            # pkill/ps used by the scripts
+  libsane-dev sane-utils libsane1                   # scanners (python-sane builds on libsane-dev)
+  pcscd libpcsclite-dev swig vsmartcard-vpcd        # smart cards (pyscard builds with swig)
+  cups cups-client cups-pdf poppler-utils           # A4 printing; tests print to CUPS-PDF
 )
 
 SUDO=""
