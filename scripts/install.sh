@@ -14,7 +14,7 @@ APT_PACKAGES=(
   procps                                            # pkill/ps used by the scripts
   libsane-dev sane-utils libsane1                   # scanners (python-sane builds on libsane-dev)
   pcscd libpcsclite-dev swig vsmartcard-vpcd        # smart cards (pyscard builds with swig)
-  cups cups-client cups-pdf poppler-utils           # A4 printing; tests print to CUPS-PDF
+  cups cups-client cups-ipp-utils cups-pdf poppler-utils   # A4 printing (ipptool follows jobs); tests print to CUPS-PDF
 )
 
 SUDO=""
