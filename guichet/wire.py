@@ -333,7 +333,272 @@ class Heartbeat(_Msg):
     seq: Annotated[int, Field(ge=0)]
 
 
-PeerMessage = Annotated[Chat | Heartbeat, Field(discriminator="type")]
+# -- Device work during a call (agent -> booth requests, booth -> agent reports) --
+
+MAX_TRANSFER_BYTES = 20 * 1024 * 1024
+"""Largest binary payload (a PDF to print, a scan) a receiver accepts by default."""
+TRANSFER_CHUNK_BYTES = 16 * 1024
+"""Raw bytes per ``transfer_chunk``: 16 KiB keeps every message inside one SCTP
+message that every WebRTC stack (Chromium, Firefox, aiortc) delivers unfragmented."""
+MAX_TRANSFER_CHUNK_CHARS = 4 * ((TRANSFER_CHUNK_BYTES + 2) // 3)
+"""Base64 length of a full chunk: the wire bound on ``transfer_chunk.data``."""
+MAX_CONCURRENT_TRANSFERS = 2
+"""Transfers a receiver holds at once (in progress or completed and not yet used)."""
+MAX_RECEIPT_LINES = 60
+MAX_RECEIPT_LINE_CHARS = 64
+MAX_QR_CHARS = 500
+MAX_CODE_CHARS = 4_096
+MAX_REASON_CHARS = 300
+
+Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+Mime = Annotated[str, Field(max_length=100, pattern=r"^[a-z0-9.+-]+/[a-z0-9.+-]+$")]
+Reason = Annotated[str, Field(min_length=1, max_length=MAX_REASON_CHARS)]
+
+
+class DeviceKind(StrEnum):
+    """What an agent can ask the booth's peripherals to do."""
+
+    PRINT_PDF = "print_pdf"
+    PRINT_RECEIPT = "print_receipt"
+    READ_CARD = "read_card"
+    SCAN = "scan"
+    READ_CODE = "read_code"
+
+
+class PrintPdfCommand(BaseModel):
+    """Print an A4 PDF already sent with a transfer (``transfer_id``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["print_pdf"] = "print_pdf"
+    transfer_id: Id
+    title: Annotated[str, Field(max_length=200)] = ""
+
+
+class PrintReceiptCommand(BaseModel):
+    """Print a short ticket on the receipt printer: a title, lines, an optional QR code."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["print_receipt"] = "print_receipt"
+    title: Annotated[str, Field(min_length=1, max_length=MAX_RECEIPT_LINE_CHARS)]
+    lines: Annotated[
+        list[Annotated[str, Field(max_length=MAX_RECEIPT_LINE_CHARS)]],
+        Field(max_length=MAX_RECEIPT_LINES),
+    ] = Field(default_factory=list)
+    qr: Annotated[str, Field(min_length=1, max_length=MAX_QR_CHARS)] | None = None
+
+
+class ReadCardCommand(BaseModel):
+    """Ask the citizen to present a card (contactless or chip) and report what it is."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["read_card"] = "read_card"
+
+
+class ScanCommand(BaseModel):
+    """Scan one page; the image comes back as a booth -> agent transfer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["scan"] = "scan"
+    dpi: Literal[75, 150, 300] = 150
+    colour: bool = True
+
+
+class ReadCodeCommand(BaseModel):
+    """Ask the citizen to show a convocation code (barcode / QR) to the reader."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["read_code"] = "read_code"
+
+
+DeviceCommand = Annotated[
+    PrintPdfCommand | PrintReceiptCommand | ReadCardCommand | ScanCommand | ReadCodeCommand,
+    Field(discriminator="kind"),
+]
+
+
+class DeviceRequest(_Msg):
+    """Agent -> booth: do one piece of device work; every report names ``request_id``."""
+
+    type: Literal["device_request"] = "device_request"
+    request_id: Id
+    command: DeviceCommand
+
+
+class CancelRequest(_Msg):
+    """Agent -> booth: give up a request (the booth answers ``device_error cancelled``)."""
+
+    type: Literal["cancel_request"] = "cancel_request"
+    request_id: Id
+
+
+class DevicePhase(StrEnum):
+    WAITING_CONSENT = "waiting_consent"
+    CONSENT_REFUSED = "consent_refused"
+    WORKING = "working"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class DeviceProgress(_Msg):
+    """Booth -> agent: where a request stands, with a plain French sentence."""
+
+    type: Literal["device_progress"] = "device_progress"
+    request_id: Id
+    phase: DevicePhase
+    message: Annotated[str, Field(max_length=MAX_REASON_CHARS)] = ""
+    percent: Annotated[int, Field(ge=0, le=100)] | None = None
+
+
+class PrintOutcome(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["print_pdf", "print_receipt"]
+    pages: Annotated[int, Field(ge=0)] | None = None
+
+
+class CardOutcome(BaseModel):
+    """What was read from a card: never its personal data, only what identifies the card."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["read_card"] = "read_card"
+    card_type: Annotated[str, Field(min_length=1, max_length=64)]
+    uid: Annotated[str, Field(max_length=64, pattern=r"^[0-9A-F]*$")] | None = None
+    atr: Annotated[str, Field(max_length=80, pattern=r"^[0-9A-F]*$")] | None = None
+
+
+class CodeOutcome(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["read_code"] = "read_code"
+    text: Annotated[str, Field(min_length=1, max_length=MAX_CODE_CHARS)]
+    symbology: Annotated[str, Field(max_length=32)] | None = None
+
+
+class ScanOutcome(BaseModel):
+    """A scanned page: the image itself travels as transfer ``transfer_id`` just before."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["scan"] = "scan"
+    transfer_id: Id
+    mime: Literal["image/png", "image/jpeg"]
+    size: Annotated[int, Field(ge=1)]
+    width: Annotated[int, Field(ge=1, le=20_000)]
+    height: Annotated[int, Field(ge=1, le=20_000)]
+    dpi: Annotated[int, Field(ge=1, le=1200)]
+
+
+DeviceOutcome = Annotated[
+    PrintOutcome | CardOutcome | CodeOutcome | ScanOutcome, Field(discriminator="kind")
+]
+
+
+class DeviceResult(_Msg):
+    """Booth -> agent: the request succeeded; ``result.kind`` is the request's kind."""
+
+    type: Literal["device_result"] = "device_result"
+    request_id: Id
+    result: DeviceOutcome
+
+
+class DeviceErrorCode(StrEnum):
+    """Why device work failed; stable strings the console maps to French texts."""
+
+    BAD_REQUEST = "bad_request"
+    DUPLICATE_REQUEST = "duplicate_request"
+    UNKNOWN_REQUEST = "unknown_request"
+    BUSY = "busy"
+    UNAVAILABLE = "unavailable"
+    NOT_SUPPORTED = "not_supported"
+    CONSENT_REFUSED = "consent_refused"
+    CANCELLED = "cancelled"
+    TIMEOUT = "timeout"
+    TRANSFER_FAILED = "transfer_failed"
+    FAILED = "failed"
+
+
+class DeviceErrorReport(_Msg):
+    """Booth -> agent: the request failed; ``reason`` is plain French for the agent."""
+
+    type: Literal["device_error"] = "device_error"
+    request_id: Id
+    code: DeviceErrorCode
+    reason: Reason
+
+
+class TransferErrorCode(StrEnum):
+    TOO_LARGE = "too_large"
+    TOO_MANY = "too_many"
+    BAD_START = "bad_start"
+    UNKNOWN_TRANSFER = "unknown_transfer"
+    DUPLICATE_TRANSFER = "duplicate_transfer"
+    BAD_CHUNK = "bad_chunk"
+    DUPLICATE_CHUNK = "duplicate_chunk"
+    MISSING_CHUNKS = "missing_chunks"
+    CHECKSUM = "checksum"
+    ABORTED = "aborted"
+
+
+class TransferStart(_Msg):
+    """Opens a binary transfer of ``size`` bytes in ``chunks`` chunks (either direction)."""
+
+    type: Literal["transfer_start"] = "transfer_start"
+    transfer_id: Id
+    name: Annotated[str, Field(max_length=200)] = ""
+    mime: Mime
+    size: Annotated[int, Field(ge=1)]
+    sha256: Sha256Hex
+    chunks: Annotated[int, Field(ge=1)]
+
+
+class TransferChunk(_Msg):
+    """Chunk ``index`` (0-based): standard base64 of at most ``TRANSFER_CHUNK_BYTES``."""
+
+    type: Literal["transfer_chunk"] = "transfer_chunk"
+    transfer_id: Id
+    index: Annotated[int, Field(ge=0)]
+    data: Annotated[str, Field(min_length=1, max_length=MAX_TRANSFER_CHUNK_CHARS)]
+
+
+class TransferEnd(_Msg):
+    """Every chunk was sent: the receiver checks the count and the sha256."""
+
+    type: Literal["transfer_end"] = "transfer_end"
+    transfer_id: Id
+
+
+class TransferAbort(_Msg):
+    """Either side gives up a transfer (sender: cancelled; receiver: refused, with why)."""
+
+    type: Literal["transfer_abort"] = "transfer_abort"
+    transfer_id: Id
+    code: TransferErrorCode = TransferErrorCode.ABORTED
+    reason: Reason = "transfert interrompu"
+
+
+TransferMessage = TransferStart | TransferChunk | TransferEnd | TransferAbort
+DeviceMessage = (
+    DeviceRequest
+    | CancelRequest
+    | DeviceProgress
+    | DeviceResult
+    | DeviceErrorReport
+    | TransferStart
+    | TransferChunk
+    | TransferEnd
+    | TransferAbort
+)
+AnyPeerMessage = Chat | Heartbeat | DeviceMessage
+DEVICE_MESSAGE_TYPES: tuple[type[BaseModel], ...] = (
+    DeviceRequest,
+    CancelRequest,
+    DeviceProgress,
+    DeviceResult,
+    DeviceErrorReport,
+    TransferStart,
+    TransferChunk,
+    TransferEnd,
+    TransferAbort,
+)
+
+PeerMessage = Annotated[AnyPeerMessage, Field(discriminator="type")]
 
 # ---------------------------------------------------------------------------
 # HTTP bodies
@@ -443,7 +708,7 @@ def parse_to_agent(
     return _parse("to_agent", raw)  # type: ignore[no-any-return]
 
 
-def parse_peer(raw: str | bytes) -> Chat | Heartbeat:
+def parse_peer(raw: str | bytes) -> AnyPeerMessage:
     """Parse a data-channel message between booth and agent; raises :class:`WireError`."""
     return _parse("peer", raw)  # type: ignore[no-any-return]
 

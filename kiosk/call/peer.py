@@ -13,12 +13,13 @@ restart in aiortc either, so a broken call is recovered with a new ``BoothPeer``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import time
 import uuid
 from collections.abc import Callable, Coroutine
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import av
 from aiortc import (
@@ -36,6 +37,9 @@ from pydantic import ValidationError
 
 from guichet import wire
 from kiosk.call.media import MediaSources
+
+if TYPE_CHECKING:
+    from kiosk.call.device_channel import DeviceChannel
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +145,8 @@ class BoothPeer:
         self._heartbeat_seq = itertools.count()
         self._closing = False
         self._grace_until = 0.0
+        self.devices: DeviceChannel | None = None
+        """Router for device requests and transfers (see :meth:`attach_devices`)."""
 
     # -- public API --------------------------------------------------------
 
@@ -217,11 +223,26 @@ class BoothPeer:
         self._send(msg)
         return msg_id
 
+    def attach_devices(self, devices: DeviceChannel) -> None:
+        """Route the agent's device requests and transfers to ``devices`` for this call.
+
+        Without a router those messages are refused one by one (a ``device_error``
+        ``unavailable`` per request), so the agent is never left waiting.  The router
+        is closed (requests cancelled, buffers zeroed) by :meth:`close`.
+        """
+        self.devices = devices
+
+    def send_peer(self, msg: wire.AnyPeerMessage) -> None:
+        """Send any data-channel message; raises :class:`PeerError` if the channel is not open."""
+        self._send(msg)
+
     async def close(self) -> None:
         """Hang up: stop tasks, local track subscriptions and the connection. Idempotent."""
         if self._closing:
             return
         self._closing = True
+        if self.devices is not None:
+            await self.devices.close()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -258,7 +279,7 @@ class BoothPeer:
         except Exception:
             logger.exception("on_state callback failed")
 
-    def _send(self, msg: wire.Chat | wire.Heartbeat) -> None:
+    def _send(self, msg: wire.AnyPeerMessage) -> None:
         channel = self.channel
         if self._closing or channel is None or channel.readyState != "open":
             raise PeerError("the call's data channel is not open")
@@ -336,11 +357,29 @@ class BoothPeer:
         if isinstance(msg, wire.Heartbeat):
             self.heartbeats_received += 1
             return
+        if not isinstance(msg, wire.Chat):
+            self._on_device_message(msg)
+            return
         self.chats_received += 1
         try:
             self.on_chat(msg.id, msg.text)
         except Exception:
             logger.exception("on_chat callback failed")
+
+    def _on_device_message(self, msg: wire.DeviceMessage) -> None:
+        if self.devices is not None:
+            self.devices.handle(msg)
+            return
+        if isinstance(msg, wire.DeviceRequest):
+            with contextlib.suppress(PeerError):
+                self._send(
+                    wire.DeviceErrorReport(
+                        request_id=msg.request_id,
+                        code=wire.DeviceErrorCode.UNAVAILABLE,
+                        reason="Les périphériques de la borne ne sont pas disponibles.",
+                    )
+                )
+        logger.info("no device router: ignored %s", msg.type)
 
     async def _heartbeat_loop(self) -> None:
         while True:
