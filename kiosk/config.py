@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kiosk import session
+from kiosk.devices.config import DevicesConfig
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,8 @@ class BoothSettings(BaseModel):
     screenshot_dir: Path | None = None
     allow_insecure_token_file: bool = False
     """Demo/test escape hatch: accept a token file readable by others (with a warning)."""
+    devices: DevicesConfig = Field(default_factory=DevicesConfig)
+    """Peripherals by role (the ``[devices]`` table); none by default."""
 
     @field_validator("server_url")
     @classmethod
@@ -117,13 +120,17 @@ class BoothSettings(BaseModel):
 def load_settings(config_path: Path | None = None, **overrides: Any) -> BoothSettings:
     """Load settings from a TOML file (optional), then apply non-None ``overrides``.
 
-    The file may have its keys at top level or under a ``[booth]`` table.
+    The file may have its keys at top level or under a ``[booth]`` table; the
+    peripherals are the ``[devices]`` table (:class:`~kiosk.devices.config.DevicesConfig`).
     """
     data: dict[str, Any] = {}
     if config_path is not None:
         with open(config_path, "rb") as fh:
             raw = tomllib.load(fh)
         data = dict(raw.get("booth", raw))
+        # [devices] may sit beside [booth] rather than inside it ([booth.devices]).
+        if "booth" in raw and "devices" in raw:
+            data.setdefault("devices", raw["devices"])
     data.update({k: v for k, v in overrides.items() if v is not None})
     env_token = os.environ.get("GUICHET_BOOTH_TOKEN_FILE")
     if env_token and "token_file" not in data:

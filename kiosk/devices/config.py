@@ -1,0 +1,199 @@
+"""The booth's peripherals by role: the ``[devices]`` table of the booth TOML.
+
+Every role is optional: a booth without a scanner simply has no ``scanner`` entry,
+and the device manager answers a scan request with a plain "no scanner here".
+Serial devices are found either by a fixed path (``path``) or, for USB devices
+that may be replugged under another name, by ``usb = "vvvv:pppp"`` (vendor and
+product IDs): the hotplug watcher then gives the manager the device node when
+the device appears. Both may be set: the path is tried at start, the IDs follow
+the device afterwards.
+
+Example::
+
+    [devices.receipt_printer]
+    path = "/dev/ttyUSB0"      # or tcp = "192.0.2.10:9100", or usb = "0416:5011"
+    baudrate = 19200
+
+    [devices.a4_printer]
+    queue = "Guichet_A4"
+    server = "127.0.0.1:631"
+
+    [devices.card_reader]
+    usb = "072f:90cc"
+
+    [devices.barcode_reader]
+    path = "/dev/ttyACM0"
+
+    [devices.scanner]
+    device = "test:0"
+    dpi = 150
+    mode = "color"
+    source = "flatbed"
+
+    [devices.smart_card]
+    reader = "ACS ACR122"
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from kiosk.devices.scanner_options import ImageFormat, ScanMode, ScanSource
+
+DEFAULT_BAUDRATE = 9600
+USB_ID_PATTERN = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{4}$")
+TCP_PATTERN = re.compile(r"^(?P<host>[^\s:]+|\[[0-9a-fA-F:]+\]):(?P<port>\d{1,5})$")
+
+
+class Role(StrEnum):
+    """What the booth uses a peripheral for (the keys of ``[devices]``)."""
+
+    RECEIPT_PRINTER = "receipt_printer"
+    A4_PRINTER = "a4_printer"
+    CARD_READER = "card_reader"
+    BARCODE_READER = "barcode_reader"
+    SCANNER = "scanner"
+    SMART_CARD = "smart_card"
+
+
+ROLE_LABELS_FR: dict[Role, str] = {
+    Role.RECEIPT_PRINTER: "imprimante de reçus",
+    Role.A4_PRINTER: "imprimante A4",
+    Role.CARD_READER: "lecteur de cartes",
+    Role.BARCODE_READER: "lecteur de codes",
+    Role.SCANNER: "scanner",
+    Role.SMART_CARD: "lecteur de cartes à puce",
+}
+"""Names of the roles in the reasons shown to agents, citizens and technicians."""
+
+
+class _Strict(BaseModel):
+    # Unknown keys are refused so that a typo in the booth TOML shows up at start.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SerialDeviceConfig(_Strict):
+    """A device on a serial port, by fixed path and/or by USB IDs for hotplug."""
+
+    path: str | None = None
+    """Device node or pyserial URL (``/dev/ttyUSB0``, ``/dev/serial/by-id/...``)."""
+    baudrate: int = Field(default=DEFAULT_BAUDRATE, gt=0)
+    usb: str | None = None
+    """``vendor:product`` in hex (``lsusb`` shows it): follow the device when replugged."""
+    subsystem: str = "tty"
+    """udev subsystem of the device node the driver opens (``tty`` for serial)."""
+
+    @field_validator("usb")
+    @classmethod
+    def _usb(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        v = v.strip().lower()
+        if not USB_ID_PATTERN.match(v):
+            raise ValueError("usb must be 'vvvv:pppp' (hex vendor and product IDs)")
+        return v
+
+    @property
+    def usb_ids(self) -> tuple[str, str] | None:
+        """``(vendor, product)`` or None."""
+        if self.usb is None:
+            return None
+        vendor, product = self.usb.split(":")
+        return vendor, product
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> SerialDeviceConfig:
+        if not self._has_address():
+            raise ValueError("give at least one of: path, usb" + self._extra_choices())
+        return self
+
+    def _has_address(self) -> bool:
+        return self.path is not None or self.usb is not None
+
+    def _extra_choices(self) -> str:
+        return ""
+
+
+class ReceiptPrinterConfig(SerialDeviceConfig):
+    """An ESC/POS receipt printer: serial/USB-serial, or on the network (port 9100)."""
+
+    tcp: str | None = None
+    """``host:port`` of a network printer."""
+    poll_interval_s: float = Field(default=10.0, gt=0)
+    """How often the idle printer is asked for its paper state."""
+
+    @field_validator("tcp")
+    @classmethod
+    def _tcp(cls, v: str | None) -> str | None:
+        if v is not None:
+            match = TCP_PATTERN.match(v)
+            if match is None or not 0 < int(match["port"]) < 65536:
+                raise ValueError("tcp must be 'host:port'")
+        return v
+
+    @property
+    def tcp_address(self) -> tuple[str, int] | None:
+        """``(host, port)`` or None."""
+        if self.tcp is None:
+            return None
+        host, _, port = self.tcp.rpartition(":")
+        return host.strip("[]"), int(port)
+
+    def _has_address(self) -> bool:
+        return super()._has_address() or self.tcp is not None
+
+    def _extra_choices(self) -> str:
+        return ", tcp"
+
+
+class A4PrinterConfig(_Strict):
+    """A CUPS queue for A4 documents."""
+
+    queue: str = Field(min_length=1)
+    server: str | None = None
+    """CUPS server ``host:port``; None: ``$CUPS_SERVER`` or localhost:631."""
+
+
+class ScannerConfig(_Strict):
+    """A SANE scanner."""
+
+    device: str | None = None
+    """SANE device name (``scanimage -L``); None: the first scanner found."""
+    dpi: int = Field(default=150, ge=50, le=1200)
+    mode: ScanMode = "color"
+    source: ScanSource = "flatbed"
+    image_format: ImageFormat = "png"
+
+
+class SmartCardConfig(_Strict):
+    """A PC/SC smart-card reader."""
+
+    reader: str | None = None
+    """Part of the PC/SC reader name; None: the first reader."""
+
+
+class DevicesConfig(_Strict):
+    """The booth's peripherals; every role is optional."""
+
+    receipt_printer: ReceiptPrinterConfig | None = None
+    a4_printer: A4PrinterConfig | None = None
+    card_reader: SerialDeviceConfig | None = None
+    barcode_reader: SerialDeviceConfig | None = None
+    scanner: ScannerConfig | None = None
+    smart_card: SmartCardConfig | None = None
+
+    def configured_roles(self) -> list[Role]:
+        """The roles this booth has, in a stable order."""
+        return [role for role in Role if getattr(self, role.value) is not None]
+
+    def serial_roles(self) -> dict[Role, SerialDeviceConfig]:
+        """Roles whose device is a serial port (the ones hotplug can follow)."""
+        result: dict[Role, SerialDeviceConfig] = {}
+        for role in (Role.RECEIPT_PRINTER, Role.CARD_READER, Role.BARCODE_READER):
+            cfg = getattr(self, role.value)
+            if cfg is not None:
+                result[role] = cfg
+        return result
