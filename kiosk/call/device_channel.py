@@ -199,6 +199,12 @@ class DeviceChannel:
         state = RequestState(rid, kind)
         self.requests[rid] = state
         state.task = asyncio.create_task(self._run(state, msg.command), name=f"device-{rid}")
+        state.task.add_done_callback(lambda task: self._on_task_done(state, task))
+
+    def _on_task_done(self, state: RequestState, task: asyncio.Task[None]) -> None:
+        # A task cancelled before its first step never ran _run's handlers: report here.
+        if task.cancelled() and not self._closed and not state.finished:
+            self._finish_failed(state, DeviceErrorCode.CANCELLED, "Demande annulée.")
 
     def _cancel(self, request_id: str) -> None:
         state = self.requests.get(request_id)
