@@ -127,7 +127,7 @@ def _same_origin(ws: WebSocket) -> bool:
 def _security_headers(settings: ServerSettings) -> dict[str, str]:
     ancestors = " ".join(settings.frame_ancestors) or "'none'"
     csp = (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
         "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
         f"form-action 'self'; frame-ancestors {ancestors}"
     )

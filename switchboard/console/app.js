@@ -8,6 +8,7 @@
 import { ApiError, login, logout, me } from './api.js';
 import { CallSession } from './call.js';
 import { ChatPanel } from './chat.js';
+import { DevicesPanel } from './devices.js';
 import { renderQueues, summary, tickWaiting, totalWaiting } from './queues.js';
 import { Signaling } from './signaling.js';
 import { announce, byId, formatClock, languageName, newId, setVisible } from './ui.js';
@@ -116,6 +117,10 @@ const model = {
 };
 
 const signaling = new Signaling();
+const devices = new DevicesPanel({
+  send: (msg) => (model.call ? model.call.sendPeer(msg) : false),
+  sendMany: (msgs, onProgress) => (model.call ? model.call.sendPeerPaced(msgs, onProgress) : Promise.resolve(false)),
+});
 const chat = new ChatPanel({
   log: /** @type {HTMLOListElement} */ (byId('gc-chat-log')),
   form: /** @type {HTMLFormElement} */ (byId('gc-chat-form')),
@@ -186,6 +191,7 @@ function renderCall() {
   $.camera.disabled = !model.call || !model.call.hasCamera;
   $.localVideo.classList.toggle('gc-off', model.cameraOff);
   chat.setEnabled(!!model.call && model.call.channelOpen);
+  devices.setEnabled(!!model.call && model.call.channelOpen);
 }
 
 function render() {
@@ -336,6 +342,7 @@ function startCall(info) {
   clearError();
   showNotice('');
   chat.clear();
+  devices.reset();
   model.callInfo = info;
   model.micMuted = false;
   model.cameraOff = false;
@@ -380,6 +387,10 @@ function startCall(info) {
     }
     renderCall();
   });
+  call.addEventListener('device', (e) => {
+    if (model.call !== call) return;
+    devices.receive(e.detail);
+  });
   call.addEventListener('remote', () => playRemote());
   setState('connecting_call');
   announce(`Appel de ${info.booth_name} (${info.service_name}). Connexion en cours.`);
@@ -410,6 +421,7 @@ function endCall(reason, opts = {}) {
   model.callInfo = null;
   model.lastCallEnd = reason;
   chat.clear();
+  devices.reset();
   $.remoteVideo.muted = false;
   if (model.state !== 'signed_out') setState(model.agent ? 'idle' : 'signed_out');
   if (!opts.silent && END_TEXT[reason]) showNotice(END_TEXT[reason]);
@@ -572,6 +584,12 @@ const hook = Object.freeze({
   get lastError() { return model.lastError ? { ...model.lastError } : null; },
   /** @returns {string} reason of the last call end ('booth_hangup', 'link_lost', …) */
   get lastCallEnd() { return model.lastCallEnd; },
+  /**
+   * Device requests of the current call, newest last (copies; no bytes, no DOM):
+   * `{id, kind, status, message, percent, error, result, hasImage}`.
+   * @returns {object[]}
+   */
+  get devices() { return devices.snapshot(); },
   /**
    * Inbound video figures of the current call (zeros when there is none).
    * @returns {Promise<{framesDecoded: number, frameWidth: number, frameHeight: number,

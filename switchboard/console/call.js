@@ -19,6 +19,13 @@ export const DATA_CHANNEL_LABEL = 'guichet';
 export const MAX_CHAT_CHARS = 2000;
 
 const WATCHDOG_TICK_MS = 250;
+/** Longest data-channel message read (a transfer chunk is about 22 000 characters). */
+const MAX_PEER_MESSAGE_CHARS = 64 * 1024;
+/** Pause sending while this much is queued in the channel (keeps chat and heartbeats flowing). */
+const SEND_BUFFER_HIGH = 1024 * 1024;
+/** Message types handed to the devices panel (docs/protocol.md, "Device work"). */
+const DEVICE_TYPES = new Set(['device_progress', 'device_result', 'device_error',
+  'transfer_start', 'transfer_chunk', 'transfer_end', 'transfer_abort']);
 
 /**
  * Copy the switchboard's ICE servers, keeping only the fields WebRTC knows.
@@ -205,7 +212,7 @@ export class CallSession extends EventTarget {
     };
     channel.onmessage = (event) => {
       this.lastPeerMessage = performance.now();
-      if (typeof event.data !== 'string' || event.data.length > 8 * MAX_CHAT_CHARS) return;
+      if (typeof event.data !== 'string' || event.data.length > MAX_PEER_MESSAGE_CHARS) return;
       let msg;
       try {
         msg = JSON.parse(event.data);
@@ -216,6 +223,8 @@ export class CallSession extends EventTarget {
       if (msg.type === 'chat' && typeof msg.text === 'string' && msg.text.length > 0) {
         const id = typeof msg.id === 'string' ? msg.id : '';
         this.dispatchEvent(new CustomEvent('chat', { detail: { id, text: msg.text.slice(0, MAX_CHAT_CHARS) } }));
+      } else if (typeof msg.type === 'string' && DEVICE_TYPES.has(msg.type)) {
+        this.dispatchEvent(new CustomEvent('device', { detail: msg }));
       }
     };
   }
@@ -228,6 +237,31 @@ export class CallSession extends EventTarget {
   sendPeer(msg) {
     if (!this.channel || this.channel.readyState !== 'open') return false;
     this.channel.send(JSON.stringify({ v: 1, ...msg }));
+    return true;
+  }
+
+  /**
+   * Send many messages (a file transfer), waiting whenever the channel's buffer is full.
+   * @param {object[]} msgs
+   * @param {(sent: number) => void} [onProgress]
+   * @returns {Promise<boolean>} false when the channel closed before the end
+   */
+  async sendPeerPaced(msgs, onProgress) {
+    const channel = this.channel;
+    if (!channel) return false;
+    channel.bufferedAmountLowThreshold = SEND_BUFFER_HIGH / 2;
+    for (let i = 0; i < msgs.length; i++) {
+      while (channel.readyState === 'open' && channel.bufferedAmount > SEND_BUFFER_HIGH) {
+        await new Promise((resolve) => {
+          const done = () => { channel.removeEventListener('bufferedamountlow', done); resolve(); };
+          channel.addEventListener('bufferedamountlow', done);
+          setTimeout(done, 250);
+        });
+      }
+      if (this.closed || !this.sendPeer(msgs[i])) return false;
+      // Messages sent here also prove we are alive to the booth's watchdog.
+      if (onProgress && (i % 16 === 0 || i === msgs.length - 1)) onProgress(i + 1);
+    }
     return true;
   }
 

@@ -28,6 +28,9 @@ from aiortc.mediastreams import AudioStreamTrack
 from aiortc.sdp import candidate_from_sdp
 from av import VideoFrame
 
+from guichet import wire
+from kiosk.call.device_channel import DeviceChannel, DeviceHandler
+
 HEARTBEAT_INTERVAL_S = 1.0
 EXPECT_TIMEOUT_S = 10.0
 WIDTH, HEIGHT = 640, 480
@@ -59,7 +62,9 @@ class PatternTrack(VideoStreamTrack):
 class FakeBooth:
     """One booth connected to ``/ws/booth`` with a bearer token."""
 
-    def __init__(self, ws_url: str, token: str) -> None:
+    def __init__(
+        self, ws_url: str, token: str, *, device_handler: DeviceHandler | None = None
+    ) -> None:
         self.url = ws_url.rstrip("/") + "/ws/booth"
         self.token = token
         self.ws: Any = None
@@ -75,6 +80,11 @@ class FakeBooth:
         self.video_frames_received = 0
         self.video_frame_size: tuple[int, int] | None = None
         self._blackhole = MediaBlackhole()
+        self.device_handler = device_handler
+        """When set, device requests go to the booth's real router (DeviceChannel) with it."""
+        self.devices: DeviceChannel | None = None
+        self.device_messages: list[str] = []
+        """Types of the device/transfer messages received, in order."""
 
     # -- signaling -----------------------------------------------------------------
 
@@ -135,6 +145,11 @@ class FakeBooth:
         self.channel = pc.createDataChannel("guichet")
         self.channel.on("open", self._on_channel_open)
         self.channel.on("message", self._on_channel_message)
+        if self.device_handler is not None:
+            channel = self.channel
+            self.devices = DeviceChannel(
+                self.device_handler, lambda msg: channel.send(wire.dump(msg))
+            )
         await pc.setLocalDescription(await pc.createOffer())
         desc = pc.localDescription
         await self.send(
@@ -186,6 +201,10 @@ class FakeBooth:
             self.chats.append(msg["text"])
         elif msg.get("type") == "heartbeat":
             self.heartbeats_received += 1
+        elif self.devices is not None:
+            parsed = wire.parse_peer(raw)
+            self.device_messages.append(parsed.type)
+            self.devices.handle(parsed)
 
     async def _heartbeat(self) -> None:
         seq = 0
@@ -211,6 +230,9 @@ class FakeBooth:
         await self.close_peer()
 
     async def close_peer(self) -> None:
+        if self.devices is not None:
+            await self.devices.close()
+            self.devices = None
         if self.pc is not None:
             await self.pc.close()
             self.pc = None
