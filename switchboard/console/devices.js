@@ -31,6 +31,7 @@ const STATUS_TEXT = {
   working: 'En cours…',
   done: 'Terminé',
   failed: 'Échec',
+  refused: 'Refusée par le citoyen',
   cancelled: 'Annulée',
 };
 
@@ -49,13 +50,25 @@ const ERROR_TEXT = {
   failed: 'Le périphérique a échoué.',
 };
 
-const TERMINAL = new Set(['done', 'failed', 'cancelled']);
+const TERMINAL = new Set(['done', 'failed', 'refused', 'cancelled']);
+
+/**
+ * Drivers' reasons are sentence fragments ("impression impossible : plus de papier"):
+ * show them as sentences.
+ * @param {string} text
+ */
+function sentence(text) {
+  const t = text.trim();
+  if (!t) return t;
+  const s = t[0].toLocaleUpperCase('fr') + t.slice(1);
+  return /[.!?…]$/.test(s) ? s : `${s}.`;
+}
 
 /**
  * @typedef {object} DeviceRequest
  * @property {string} id
  * @property {string} kind
- * @property {string} status  sending|pending|waiting_consent|working|done|failed|cancelled
+ * @property {string} status  sending|pending|waiting_consent|working|done|failed|refused|cancelled
  * @property {string} message plain words shown to the agent
  * @property {number|null} percent
  * @property {object|null} result  card/code/scan/print metadata (never bytes)
@@ -295,7 +308,8 @@ export class DevicesPanel {
       const code = typeof msg.code === 'string' ? msg.code : 'failed';
       const reason = typeof msg.reason === 'string' && msg.reason ? msg.reason : ERROR_TEXT[code] || ERROR_TEXT.failed;
       const extra = req.transferReason ? ` (${req.transferReason})` : '';
-      this.update(req, { status: code === 'cancelled' ? 'cancelled' : 'failed', error: code, message: reason + extra, percent: null });
+      const status = code === 'cancelled' ? 'cancelled' : code === 'consent_refused' ? 'refused' : 'failed';
+      this.update(req, { status, error: code, message: sentence(reason + extra), percent: null });
     }
   }
 
@@ -304,7 +318,7 @@ export class DevicesPanel {
     const req = this.requests.find((r) => r.transferId === msg.transfer_id);
     if (!req || TERMINAL.has(req.status)) return;
     req.transferReason = typeof msg.reason === 'string' ? msg.reason : '';
-    this.update(req, { status: 'failed', error: 'transfer_failed', message: `La borne a refusé le document : ${req.transferReason}` });
+    this.update(req, { status: 'failed', error: 'transfer_failed', message: sentence(`La borne a refusé le document : ${req.transferReason}`) });
   }
 
   onResult(req, result) {
@@ -318,8 +332,9 @@ export class DevicesPanel {
       req.url = URL.createObjectURL(new Blob([file.bytes], { type: mime }));
       this.assembler.release(result.transfer_id); // the Blob holds the only copy now
     }
-    const message = result.kind === 'read_card' ? 'Carte lue.' : result.kind === 'read_code' ? 'Code lu.'
-      : result.kind === 'scan' ? 'Document numérisé.' : 'Impression terminée.';
+    const message = result.kind === 'read_card' ? 'Le citoyen a présenté sa carte.'
+      : result.kind === 'read_code' ? 'Le citoyen a présenté son code.'
+        : result.kind === 'scan' ? 'Page numérisée sur la borne.' : 'Impression terminée.';
     this.update(req, { status: 'done', result: { ...result }, message, percent: null });
   }
 

@@ -141,13 +141,13 @@ async def test_agent_prints_reads_and_scans_through_the_booth(
         await page.get_by_role("button", name="Imprimer un reçu").click()
         await _wait_request(page, "print_receipt", "failed")
         failed = log.locator(".gc-dev-item[data-status='failed']")
-        await expect(failed).to_contain_text("impression impossible")
-        await expect(failed).to_contain_text("papier")
+        await expect(failed).to_contain_text("Impression impossible : plus de papier.")
         handler.consent = False
         await page.get_by_role("button", name="Demander la carte").click()
-        await expect(log.locator(".gc-dev-item").first).to_contain_text(
-            "Le citoyen a refusé", timeout=DEVICE_TIMEOUT_MS
-        )
+        await _wait_request(page, "read_card", "refused")
+        refused = log.locator(".gc-dev-item").first
+        await expect(refused).to_contain_text("Le citoyen a refusé la demande.")
+        await expect(refused).to_contain_text("Refusée par le citoyen")
         await screenshot(page, "console-devices-errors")
 
         # The end of the call wipes everything: list, images, blob URLs.
