@@ -113,6 +113,8 @@ class RequestState:
     error: str | None = None
     """``DeviceErrorCode`` value when it failed."""
     task: asyncio.Task[None] | None = None
+    transfer_id: str = ""
+    """The PDF a ``print_pdf`` prints (released however the request ends)."""
 
     @property
     def finished(self) -> bool:
@@ -197,6 +199,8 @@ class DeviceChannel:
             )
             return
         state = RequestState(rid, kind)
+        if isinstance(msg.command, wire.PrintPdfCommand):
+            state.transfer_id = msg.command.transfer_id
         self.requests[rid] = state
         state.task = asyncio.create_task(self._run(state, msg.command), name=f"device-{rid}")
         state.task.add_done_callback(lambda task: self._on_task_done(state, task))
@@ -205,6 +209,8 @@ class DeviceChannel:
         # A task cancelled before its first step never ran _run's handlers: report here.
         if task.cancelled() and not self._closed and not state.finished:
             self._finish_failed(state, DeviceErrorCode.CANCELLED, "Demande annulée.")
+            if state.transfer_id:
+                self.assembler.release(state.transfer_id)
 
     def _cancel(self, request_id: str) -> None:
         state = self.requests.get(request_id)

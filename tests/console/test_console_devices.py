@@ -186,3 +186,52 @@ async def test_a_file_that_is_not_a_pdf_is_refused_in_the_console(
         assert handler.printed_pdfs == []
     finally:
         await booth.close()
+
+
+async def test_console_assembler_refuses_damaged_transfers(alice: AgentPage) -> None:
+    """The console's TransferAssembler against messages built by guichet/transfer.py."""
+    import base64
+    import json
+
+    from guichet import wire
+    from guichet.transfer import transfer_messages
+
+    data = bytes(range(256)) * 300  # 76 800 bytes: 5 chunks
+    good = [json.loads(wire.dump(m)) for m in transfer_messages("t1", data, mime="image/png")]
+    flipped = [dict(m) for m in good]
+    raw = bytearray(base64.b64decode(flipped[2]["data"]))
+    raw[10] ^= 1
+    flipped[2]["data"] = base64.b64encode(bytes(raw)).decode()
+    dropped = good[:2] + good[3:]
+    duplicated = good[:3] + good[2:]
+    too_big = [{**good[0], "size": 21 * 1024 * 1024, "chunks": 21 * 64}]
+    results = await alice.page.evaluate(
+        """async (cases) => {
+          const { TransferAssembler } = await import('/console/transfer.js');
+          const out = {};
+          for (const [name, msgs] of Object.entries(cases)) {
+            const asm = new TransferAssembler();
+            const seen = [];
+            for (const m of msgs) {
+              const r = await asm.feed(m);
+              if (r) seen.push(r.done ? 'done:' + r.bytes.length : r.code);
+            }
+            out[name] = { seen, held: asm.held };
+          }
+          return out;
+        }""",
+        {
+            "good": good,
+            "flipped": flipped,
+            "dropped": dropped,
+            "duplicated": duplicated,
+            "too_big": too_big,
+        },
+    )
+    assert results["good"] == {"seen": [f"done:{len(data)}"], "held": 1}
+    assert results["flipped"]["seen"] == ["checksum"]
+    assert results["dropped"]["seen"] == ["missing_chunks"]
+    assert results["duplicated"]["seen"][0] == "duplicate_chunk"
+    assert "done" not in "".join(results["duplicated"]["seen"])
+    assert results["too_big"]["seen"] == ["too_large"]
+    assert all(r["held"] == 0 for name, r in results.items() if name != "good")
