@@ -180,7 +180,7 @@ class DeviceManager:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         for slot in self._slots.values():
-            self._cancel_jobs(slot, DeviceError("stopped", f"{slot.label} arrêté(e)"))
+            self._cancel_jobs(slot, DeviceError("stopped", "arrêt des périphériques de la borne"))
             await self._stop_driver(slot)
         for waiter in self._code_waiters:
             if not waiter.done():
@@ -232,6 +232,8 @@ class DeviceManager:
         await self._stop_driver(slot)
         slot.devnode = devnode
         slot.removed = False
+        # Forget "waiting"/"unplugged" until the new driver says how it is.
+        self._set(slot, DeviceState.UNKNOWN, f"{slot.label} : ouverture de {devnode}")
         await self._start_role(slot)
 
     async def device_removed(self, role: Role | str, devnode: str = "") -> None:
@@ -242,9 +244,10 @@ class DeviceManager:
         reason = REMOVED_REASONS_FR[slot.role]
         log.info("%s: unplugged (%s)", slot.role, devnode or slot.devnode or "?")
         slot.removed = True
+        # State first: whoever sees the job fail must already see the device gone.
+        self._set(slot, DeviceState.UNAVAILABLE, reason)
         self._cancel_jobs(slot, DeviceError("unplugged", reason))
         await self._stop_driver(slot)
-        self._set(slot, DeviceState.UNAVAILABLE, reason)
 
     # ------------------------------------------------------------------ opening
 
@@ -295,7 +298,7 @@ class DeviceManager:
 
     def _waiting_reason(self, slot: _Slot) -> str:
         cfg: SerialDeviceConfig = slot.config
-        return f"{slot.label} absent(e) : en attente du branchement (USB {cfg.usb})"
+        return f"{slot.label} : en attente du branchement (USB {cfg.usb})"
 
     async def _open_transport(self, slot: _Slot) -> Transport:
         """Open the role's wire; raises TransportClosed while the device is absent."""
@@ -546,7 +549,7 @@ class DeviceManager:
         finally:
             slot.jobs.discard(task)
         if task.cancelled():
-            error = slot.cancel_reason or DeviceError("cancelled", f"{what} interrompu(e)")
+            error = slot.cancel_reason or DeviceError("cancelled", "travail interrompu")
             slot.jobs_failed += 1
             slot.last_error = error.reason
             raise DeviceError(error.code, f"{what} impossible : {error.reason}")
