@@ -3,7 +3,9 @@
 Starts the switchboard (SQLite in the data folder, demo mode), creates a demo agent
 with a fresh random password (no default secret, even in a demo), a booth
 credential kept in a 0600 file, and one booth with simulated camera and
-microphone; prints the agent console URL and the login. Without a display the
+microphone, and simulated serial peripherals (``guichet sim``: receipt printer,
+barcode and card readers on ptys, written into the booth's ``[devices]`` table);
+prints the agent console URL and the login. Without a display the
 booth draws on a private Xvfb screen. Ctrl-C stops everything.
 """
 
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 DEMO_AGENT = "agent"
 DEMO_BOOTH_NAME = "Borne de démonstration"
 SERVER_START_TIMEOUT_S = 30.0
+SIM_START_TIMEOUT_S = 15.0
+"""How long ``guichet sim`` may take to create its ptys and write the [devices] file."""
 
 
 def add_parser(subparsers: Any) -> None:
@@ -36,6 +40,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("var/demo"))
     parser.add_argument("--port", type=int, default=8700)
     parser.add_argument("--no-booth", action="store_true", help="start only the server")
+    parser.add_argument(
+        "--no-sim", action="store_true", help="booth without simulated printer and readers"
+    )
     parser.set_defaults(func=run)
 
 
@@ -99,6 +106,33 @@ def _booth_token(data_dir: Path) -> Path:
     return token_file
 
 
+def _start_sim(data_dir: Path) -> tuple[Path, subprocess.Popen[bytes]]:
+    """Start ``guichet sim``; returns the booth TOML pointing at its ptys."""
+    devices_file = data_dir / "devices.toml"
+    devices_file.unlink(missing_ok=True)
+    # stdin is inherited: "scan CODE", "card UID"... typed in the demo's terminal
+    # reach the simulators.
+    proc = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
+        [sys.executable, "-m", "guichet.cli", "sim", "--write-config", str(devices_file)],
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + SIM_START_TIMEOUT_S
+    while not devices_file.exists():
+        if proc.poll() is not None:
+            raise RuntimeError("the device simulators stopped at start; see their messages")
+        if time.monotonic() > deadline:
+            proc.terminate()
+            raise RuntimeError("the device simulators did not start in time")
+        time.sleep(0.1)
+    booth_toml = data_dir / "booth.toml"
+    booth_toml.write_text(
+        "# Written by `guichet demo`: the booth's peripherals are `guichet sim`'s ptys.\n"
+        + devices_file.read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+    return booth_toml, proc
+
+
 def run(args: argparse.Namespace) -> int:
     """Start everything, print how to reach it, and wait for Ctrl-C."""
     from switchboard.catalogue import load_catalogue
@@ -144,6 +178,7 @@ def run(args: argparse.Namespace) -> int:
         _wait_healthy(url, server)
 
         where = "this screen"
+        devices = "none"
         if not args.no_booth:
             env = dict(os.environ)
             if not env.get("DISPLAY"):
@@ -153,21 +188,24 @@ def run(args: argparse.Namespace) -> int:
                 env["DISPLAY"], xproc = xvfb
                 children.append(xproc)
                 where = f"virtual screen {env['DISPLAY']} (no display here)"
-            booth = subprocess.Popen(  # noqa: S603 - our own command
-                [
-                    sys.executable,
-                    "-m",
-                    "guichet.cli",
-                    "booth",
-                    "--server",
-                    url,
-                    "--token-file",
-                    str(token_file),
-                    "--fake-media",
-                    "--windowed",
-                ],
-                env=env,
-            )
+            booth_args = [
+                sys.executable,
+                "-m",
+                "guichet.cli",
+                "booth",
+                "--server",
+                url,
+                "--token-file",
+                str(token_file),
+                "--fake-media",
+                "--windowed",
+            ]
+            if not args.no_sim:
+                booth_toml, sim = _start_sim(data_dir)
+                children.append(sim)
+                booth_args += ["--config", str(booth_toml)]
+                devices = f"simulated ({booth_toml}); type scan CODE, card UID, paper out"
+            booth = subprocess.Popen(booth_args, env=env)  # noqa: S603 - our own command
             children.append(booth)
 
         banner = [
@@ -177,6 +215,7 @@ def run(args: argparse.Namespace) -> int:
             f"  Login         : {DEMO_AGENT}",
             f"  Password      : {password}   (new at every start)",
             f"  Booth         : {'not started' if args.no_booth else where}",
+            f"  Devices       : {devices}",
             f"  Data          : {data_dir}/ (SQLite)",
             "  Ctrl-C stops everything.",
             "",

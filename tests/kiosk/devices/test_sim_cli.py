@@ -93,3 +93,22 @@ async def test_sim_cli_prints_paths_and_a_scan_command_reaches_a_barcode_reader(
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+def test_sim_cli_demo_points_the_booth_at_the_simulators(tmp_path: Path) -> None:
+    from guichet.demo import _start_sim
+    from kiosk.config import load_settings
+
+    booth_toml, proc = _start_sim(tmp_path)
+    try:
+        devices = load_settings(booth_toml).devices
+        assert [role.value for role in devices.configured_roles()] == [
+            "receipt_printer",
+            "card_reader",
+            "barcode_reader",
+        ]
+        assert devices.card_reader is not None and devices.card_reader.path is not None
+        assert Path(devices.card_reader.path).exists()
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=WAIT_S) == 0
