@@ -276,3 +276,34 @@ def test_manager_devices_table_in_booth_toml(tmp_path: Path) -> None:
 def test_manager_config_refuses_bad_device_tables(table: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         DevicesConfig.model_validate(table)
+
+
+async def test_manager_cups_and_pcsc_roles_without_their_services_are_unavailable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kiosk.devices import manager as manager_module
+
+    monkeypatch.setattr(manager_module, "PROBE_RETRY_FIRST_S", 0.05)
+    config = DevicesConfig.model_validate(
+        {
+            # Port 9 (discard) on loopback: no CUPS there.
+            "a4_printer": {"queue": "Guichet_A4", "server": "127.0.0.1:9"},
+            "smart_card": {"reader": "No Such Reader 4242"},
+        }
+    )
+    manager = DeviceManager(config)
+    await manager.start()
+    try:
+        await until(
+            lambda: all(s.state is DeviceState.UNAVAILABLE for s in manager.statuses.values())
+        )
+        assert all(s.reason for s in manager.statuses.values())
+        with pytest.raises(DeviceError) as err:
+            await manager.print_pdf(b"%PDF-1.4\n%%EOF\n", "Attestation")
+        assert err.value.reason.startswith("imprimante A4 indisponible : ")
+        with pytest.raises(DeviceError) as err:
+            await manager.read_card(timeout=0.1)
+        assert err.value.reason.startswith("lecteur de cartes à puce indisponible : ")
+        assert {d["kind"] for d in manager.diagnostics()} == {"cups", "pcsc"}
+    finally:
+        await manager.stop()
