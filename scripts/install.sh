@@ -14,6 +14,7 @@ APT_PACKAGES=(
   procps                                            # pkill/ps used by the scripts
   libsane-dev sane-utils libsane1                   # scanners (python-sane builds on libsane-dev)
   pcscd libpcsclite-dev swig vsmartcard-vpcd        # smart cards (pyscard builds with swig)
+  umockdev gir1.2-umockdev-1.0 libgirepository1.0-dev libcairo2-dev   # hotplug tests (PyGObject builds)
   cups cups-client cups-ipp-utils cups-pdf poppler-utils   # A4 printing (ipptool follows jobs); tests print to CUPS-PDF
 )
 
