@@ -101,6 +101,7 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
         self.close_requests = 0
         """Window close requests refused (tests check the lock-down)."""
         self._idle_modal: Any = None
+        self._consent_modal: Any = None
         self._start_task: asyncio.Task[None] | None = None
 
     def build(self) -> Any:
@@ -110,6 +111,7 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
 
         from kiosk.ui.call import CallScreen
         from kiosk.ui.choose_service import ChooseServiceScreen
+        from kiosk.ui.consent import ConsentModal
         from kiosk.ui.goodbye import GoodbyeScreen
         from kiosk.ui.idle_warning import IdleWarning
         from kiosk.ui.out_of_service import OutOfServiceScreen
@@ -132,7 +134,12 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
             manager.add_widget(screen)
         manager.current = self.state.screen
         self._idle_modal = IdleWarning()
-        self.state.bind(screen=self._show_screen, idle_warning=self._show_idle)
+        self._consent_modal = ConsentModal()
+        self.state.bind(
+            screen=self._show_screen,
+            idle_warning=self._show_idle,
+            consent_pending=self._show_consent,
+        )
         return manager
 
     def on_start(self) -> None:
@@ -174,6 +181,12 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
             self._idle_modal.open(animation=False)
         else:
             self._idle_modal.dismiss(animation=False)
+
+    def _show_consent(self, _state: Any, pending: bool) -> None:
+        if pending:
+            self._consent_modal.open(animation=False)
+        else:
+            self._consent_modal.dismiss(animation=False)
 
 
 def run_booth(settings: BoothSettings) -> None:

@@ -17,6 +17,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
@@ -25,11 +26,15 @@ from pydantic import BaseModel, ValidationError
 
 from guichet import wire
 from kiosk import session as s
+from kiosk.call.booth_devices import BoothDeviceHandler
+from kiosk.call.device_channel import DeviceChannel
 from kiosk.call.media import MediaSources, MediaUnavailable, make_media
 from kiosk.call.peer import BoothPeer
 from kiosk.call.signaling import ServerMessage, SignalingClient, SignalingState
 from kiosk.call.speaker import Speaker
 from kiosk.config import HTTP_TIMEOUT_S, BoothSettings
+from kiosk.devices.base import DeviceStatus
+from kiosk.devices.manager import DeviceManager
 from kiosk.i18n import Translator
 
 logger = logging.getLogger(__name__)
@@ -53,6 +58,13 @@ MSG_SOMETHING_WRONG = "Something went wrong. Please try again."
 MSG_SERVICE_CLOSED = "This service is closed right now."
 MSG_MEDIA = "The camera or the microphone is not working."
 MSG_INTERRUPTED = "The call was interrupted."
+CONSENT_QUESTIONS: dict[wire.DeviceKind, str] = {
+    wire.DeviceKind.READ_CARD: "The agent asks to read your card. Do you agree?",
+    wire.DeviceKind.SCAN: "The agent asks to scan your document. Do you agree?",
+    wire.DeviceKind.READ_CODE: "The agent asks to read your convocation code. Do you agree?",
+}
+"""The question the consent modal asks for each request that reads something of the
+citizen's (English msgids, translated by the modal)."""
 JOIN_ERRORS = {
     wire.ErrorCode.SERVICE_CLOSED: MSG_SERVICE_CLOSED,
     wire.ErrorCode.UNKNOWN_SERVICE: MSG_SERVICE_CLOSED,
@@ -69,6 +81,16 @@ FrameCallback = Callable[[Any], None]
 
 PREVIEW_EVERY_NTH = 2
 """Show one camera frame in two in the self-view (15 fps from a 30 fps camera)."""
+
+
+@dataclass(frozen=True)
+class ConsentRequest:
+    """A question waiting for the citizen's yes or no (the consent modal shows it)."""
+
+    kind: str
+    """``wire.DeviceKind`` value."""
+    question: str
+    """English msgid of the question (see :data:`CONSENT_QUESTIONS`)."""
 
 
 class CatalogueUnauthorized(Exception):
@@ -116,6 +138,12 @@ class BoothController:
         """Agent video frames over all calls (the current call's: ``frames_received``)."""
         self.wipes = 0
         """Number of wipes carried out (tests check one happens per session end)."""
+        self.devices: DeviceManager | None = None
+        """The booth's peripherals (created at :meth:`start`, stopped at :meth:`stop`)."""
+        self.consent_request: ConsentRequest | None = None
+        """The question the consent modal shows now, None when nothing is asked."""
+        self.device_activity = ""
+        """Plain line on the call screen about device work (msgid or French reason)."""
         self.on_remote_frame: FrameCallback | None = None
         """Set by the call screen: gets each agent video frame (``av.VideoFrame``)."""
         self.on_local_frame: FrameCallback | None = None
@@ -138,6 +166,8 @@ class BoothController:
         self._loops: list[asyncio.Task[None]] = []
         self._stopped = False
         self._token = ""
+        self._consent_future: asyncio.Future[bool] | None = None
+        self._consent_lock = asyncio.Lock()
 
     # -- observable state ----------------------------------------------------
 
@@ -186,6 +216,7 @@ class BoothController:
     async def start(self) -> None:
         """Read the token, connect to the switchboard and start the timers."""
         self._stopped = False
+        await self._start_devices()
         try:
             self._token = self.settings.read_token()
         except Exception as exc:
@@ -222,6 +253,29 @@ class BoothController:
         if self._signaling is not None:
             await self._signaling.stop()
             self._signaling = None
+        await self._stop_devices()
+
+    async def _start_devices(self) -> None:
+        if self.devices is not None:
+            return
+        try:
+            self.devices = DeviceManager(self.settings.devices, on_change=self._device_changed)
+            await self.devices.start()
+        except Exception:
+            # Peripherals are a bonus of the call: the booth runs without them.
+            logger.exception("the booth's devices could not start")
+
+    async def _stop_devices(self) -> None:
+        devices, self.devices = self.devices, None
+        if devices is None:
+            return
+        try:
+            await devices.stop()
+        except Exception:
+            logger.exception("the booth's devices did not stop cleanly")
+
+    def _device_changed(self, status: DeviceStatus) -> None:
+        self._changed()
 
     # -- citizen actions (called from touch handlers; never block) ------------
 
@@ -276,6 +330,38 @@ class BoothController:
             return False
         self.dispatch(s.ChatSent(msg_id, text))
         return True
+
+    def answer_consent(self, yes: bool) -> None:
+        """The citizen answered the consent modal."""
+        future = self._consent_future
+        if future is not None and not future.done():
+            future.set_result(yes)
+
+    async def ask_consent(self, kind: wire.DeviceKind) -> bool:
+        """Show the consent modal and wait for the answer; False when the call ends."""
+        async with self._consent_lock:  # one question at a time
+            if self.state is not s.State.IN_CALL or self._peer is None:
+                return False
+            future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+            self._consent_future = future
+            self.consent_request = ConsentRequest(kind.value, CONSENT_QUESTIONS[kind])
+            self._changed()
+            try:
+                return await future
+            finally:
+                self._consent_future = None
+                self.consent_request = None
+                self._changed()
+
+    def _refuse_consent(self) -> None:
+        """The call ends: a pending question is answered no and taken off the screen."""
+        self.answer_consent(False)
+        self.consent_request = None
+
+    def _set_device_activity(self, text: str) -> None:
+        if self.state is s.State.IN_CALL:
+            self.device_activity = text
+            self._changed()
 
     def toggle_mute(self) -> None:
         """Mute or unmute the microphone."""
@@ -344,6 +430,8 @@ class BoothController:
         # The session machine already forgot the citizen; forget our copies too.
         self.muted = False
         self.call_status = ""
+        self.device_activity = ""
+        self._refuse_consent()
         self.wipes += 1
         for listener in list(self._wipe_listeners):
             try:
@@ -443,6 +531,7 @@ class BoothController:
         self._call_id = call_id
         self._frames_in_call = 0
         self.call_status = "connecting"
+        self.device_activity = ""
         self._changed()
         try:
             if self.settings.fake_media:
@@ -468,6 +557,10 @@ class BoothController:
                 on_chat=self._chat_received,
                 on_state=self._peer_state,
             )
+            handler = BoothDeviceHandler(
+                self.devices, self.ask_consent, on_activity=self._set_device_activity
+            )
+            peer.attach_devices(DeviceChannel(handler, peer.send_peer))
             self._peer = peer
             self._spawn(self._preview_loop(media), "preview")
             offer = await peer.create_offer()
@@ -491,6 +584,7 @@ class BoothController:
     async def _close_call(self) -> None:
         peer, media, speaker = self._peer, self._media, self._speaker
         self._peer, self._media, self._speaker, self._call_id = None, None, None, None
+        self._refuse_consent()
         if speaker is not None:
             # Joins the writer thread: off the loop.
             await asyncio.to_thread(speaker.stop)

@@ -44,6 +44,13 @@ class BoothState(EventDispatcher):  # type: ignore[misc]  # kivy has no type inf
     muted = BooleanProperty(False)
     problem = StringProperty("")
     end_reason = StringProperty("")
+    consent_pending = BooleanProperty(False)
+    """A device request waits for the citizen's yes or no (the consent modal is open)."""
+    consent_kind = StringProperty("")
+    consent_question = StringProperty("")
+    """English msgid of the question asked (translated by the modal)."""
+    device_activity = StringProperty("")
+    """Line about device work on the call screen (msgid or French reason)."""
     """Why the last call ended (goodbye screen): "booth_hangup", "agent_hangup", ..."""
 
     def __init__(self, controller: BoothController, **kwargs: Any) -> None:
@@ -92,5 +99,11 @@ class BoothState(EventDispatcher):  # type: ignore[misc]  # kivy has no type inf
         self.muted = c.muted
         self.problem = c.problem
         self.end_reason = d.end_reason or ""
+        consent = c.consent_request
+        self.consent_kind = consent.kind if consent is not None else ""
+        self.consent_question = consent.question if consent is not None else ""
+        self.device_activity = c.device_activity
         # The screen last: its on_enter may read the values above.
         self.screen = c.screen
+        # After the screen: the consent modal opens over the call screen only.
+        self.consent_pending = consent is not None and self.screen == "call"

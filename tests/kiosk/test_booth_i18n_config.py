@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from kiosk import controller, i18n
+from kiosk.call import booth_devices
 from kiosk.config import BoothSettings, load_settings
 
 UI_DIR = Path(__file__).resolve().parents[2] / "kiosk" / "ui"
@@ -29,6 +30,8 @@ def ui_msgids() -> set[str]:
         controller.MSG_MEDIA,
         controller.MSG_INTERRUPTED,
         "This service has just closed.",  # kiosk.session, on service_closed
+        *controller.CONSENT_QUESTIONS.values(),
+        *booth_devices.ACTIVITY_MSGIDS,
     }
     return found
 
