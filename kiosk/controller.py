@@ -79,6 +79,8 @@ Listener = Callable[[], None]
 FrameCallback = Callable[[Any], None]
 
 
+SEND_WAIT_S = 10.0
+"""How long a citizen's request (joining a queue) waits for the switchboard link."""
 PREVIEW_EVERY_NTH = 2
 """Show one camera frame in two in the self-view (15 fps from a 30 fps camera)."""
 
@@ -452,6 +454,10 @@ class BoothController:
     async def _send_or_fail(self, msg: BaseModel) -> None:
         try:
             assert self._signaling is not None  # noqa: S101 - started before any tap
+            if not self._signaling.connected:
+                # A citizen may tap while the link is (re)connecting: wait for it a
+                # little rather than show an error for a blip.
+                await self._signaling.wait_connected(SEND_WAIT_S)
             await self._signaling.send(msg)
         except Exception as exc:
             logger.warning("could not send %s: %s", type(msg).__name__, exc)

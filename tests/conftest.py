@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,3 +21,23 @@ def switchboard(tmp_path: Path) -> Iterator[RunningServer]:
         yield server
     finally:
         server.stop()
+
+
+# In CI a skip can only hide a missing install step (everything these tests need
+# is installed by scripts/install.sh): any skip there fails the run, with its reason.
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Remember every skipped test with its reason."""
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _skipped.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail a CI run that skipped anything."""
+    if os.environ.get("CI") and _skipped and exitstatus == 0:
+        sys.stderr.write("\nSkipped in CI (a missing install step?):\n")
+        sys.stderr.write("".join(f"  {line}\n" for line in _skipped))
+        session.exitstatus = 1
