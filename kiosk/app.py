@@ -77,6 +77,12 @@ def configure_kivy(settings: BoothSettings) -> None:
     Clock._max_fps = float(MAX_FPS)
 
 
+# Kivy reads these when first imported (just below): its own log mode would
+# duplicate every line and turn the root logger up to DEBUG, and a booth keeps
+# no log files of its own outside the journal.
+os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+os.environ.setdefault("KIVY_NO_FILELOG", "1")
+
 from kivy.app import App  # noqa: E402 - kivy.app does not create the window
 
 

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   python3 python3-venv python3-dev gcc pkg-config   # venv and wheels that compile
-  xvfb xauth libmtdev1 libgl1-mesa-dri libegl1 libgles2 libgl1   # Kivy under Xvfb
+  xvfb xauth libmtdev1 libgl1-mesa-dri libegl1 libgles2 libgl1 xsel   # Kivy under X (xsel: its cut buffer)
   chromium                                          # agent side in tests and the demo
   gettext                                           # msgfmt for the booth's catalogues
   fonts-dejavu-core                                 # booth fonts
