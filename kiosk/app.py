@@ -108,6 +108,8 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
         """Window close requests refused (tests check the lock-down)."""
         self._idle_modal: Any = None
         self._consent_modal: Any = None
+        self.technician_pad: Any = None
+        """The technician PIN pad (``kiosk.ui.technician.PinPad``)."""
         self._start_task: asyncio.Task[None] | None = None
 
     def build(self) -> Any:
@@ -121,6 +123,7 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
         from kiosk.ui.goodbye import GoodbyeScreen
         from kiosk.ui.idle_warning import IdleWarning
         from kiosk.ui.out_of_service import OutOfServiceScreen
+        from kiosk.ui.technician import PinPad, TechnicianScreen
         from kiosk.ui.waiting import WaitingScreen
         from kiosk.ui.welcome import WelcomeScreen
 
@@ -136,11 +139,13 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
             CallScreen(),
             GoodbyeScreen(),
             OutOfServiceScreen(),
+            TechnicianScreen(),
         ):
             manager.add_widget(screen)
         manager.current = self.state.screen
         self._idle_modal = IdleWarning()
         self._consent_modal = ConsentModal()
+        self.technician_pad = PinPad()
         self.state.bind(
             screen=self._show_screen,
             idle_warning=self._show_idle,
@@ -178,6 +183,11 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
     def _any_touch(self, *_: Any) -> bool:
         self.controller.touch()
         return False  # let the touch reach the widgets
+
+    def technician_tap(self) -> None:
+        """A tap on the header's booth name: the fifth quick one opens the PIN pad."""
+        if self.controller.technician_tap():
+            self.technician_pad.open(animation=False)
 
     def _show_screen(self, _state: Any, name: str) -> None:
         self.root.current = name

@@ -63,6 +63,9 @@ class BoothSettings(BaseModel):
     """Demo/test escape hatch: accept a token file readable by others (with a warning)."""
     devices: DevicesConfig = Field(default_factory=DevicesConfig)
     """Peripherals by role (the ``[devices]`` table); none by default."""
+    technician_pin_hash: str | None = None
+    """``scrypt$<salt-b64>$<hash-b64>`` (``python -m kiosk.technician``); without it
+    the technician diagnostics screen cannot be opened."""
 
     @field_validator("server_url")
     @classmethod
@@ -70,6 +73,15 @@ class BoothSettings(BaseModel):
         if not v.startswith(("http://", "https://")):
             raise ValueError("server_url must start with http:// or https://")
         return v.rstrip("/")
+
+    @field_validator("technician_pin_hash")
+    @classmethod
+    def _pin_hash(cls, v: str | None) -> str | None:
+        from kiosk.technician import is_pin_hash
+
+        if v is not None and not is_pin_hash(v):
+            raise ValueError("technician_pin_hash must look like scrypt$<salt-b64>$<hash-b64>")
+        return v or None
 
     @model_validator(mode="after")
     def _language(self) -> BoothSettings:

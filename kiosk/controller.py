@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from guichet import wire
 from kiosk import session as s
+from kiosk import technician as t
 from kiosk.call.booth_devices import BoothDeviceHandler
 from kiosk.call.device_channel import DeviceChannel
 from kiosk.call.media import MediaSources, MediaUnavailable, make_media
@@ -33,8 +34,9 @@ from kiosk.call.peer import BoothPeer
 from kiosk.call.signaling import ServerMessage, SignalingClient, SignalingState
 from kiosk.call.speaker import Speaker
 from kiosk.config import HTTP_TIMEOUT_S, BoothSettings
-from kiosk.devices.base import DeviceStatus
+from kiosk.devices.base import DeviceError, DeviceStatus
 from kiosk.devices.manager import DeviceManager
+from kiosk.devices.receipt_printer import Receipt
 from kiosk.i18n import Translator
 
 logger = logging.getLogger(__name__)
@@ -146,6 +148,13 @@ class BoothController:
         """The question the consent modal shows now, None when nothing is asked."""
         self.device_activity = ""
         """Plain line on the call screen about device work (msgid or French reason)."""
+        self.technician_open = False
+        """The technician diagnostics screen is shown (over the welcome screen)."""
+        self.technician_results: dict[str, str] = {}
+        """Last test result per device role (translated text), on the diagnostics screen."""
+        self._pin_gate = t.PinGate(settings.technician_pin_hash)
+        self._taps = t.TapCounter()
+        self._technician_touched = 0.0
         self.on_remote_frame: FrameCallback | None = None
         """Set by the call screen: gets each agent video frame (``av.VideoFrame``)."""
         self.on_local_frame: FrameCallback | None = None
@@ -186,7 +195,14 @@ class BoothController:
     @property
     def screen(self) -> str:
         """Name of the screen to show."""
+        if self.technician_open and self.machine.state in (s.State.WELCOME, s.State.OUT_OF_SERVICE):
+            return "technician"
         return SCREEN_NAMES[self.machine.state]
+
+    @property
+    def link_state(self) -> SignalingState:
+        """The switchboard link: connecting, connected, disconnected, unauthorized."""
+        return self._signaling_state
 
     @property
     def frames_received(self) -> int:
@@ -317,7 +333,117 @@ class BoothController:
 
     def touch(self) -> None:
         """Any touch: keeps the session alive and dismisses the idle warning."""
+        self._technician_touched = self.clock()
         self.dispatch(s.Touch())
+
+    # -- technician ------------------------------------------------------------
+
+    def technician_tap(self) -> bool:
+        """A tap on the header's booth name; True when the PIN pad should open."""
+        if self.state is not s.State.WELCOME or self.technician_open:
+            return False
+        if not self._taps.tap(self.clock()):
+            return False
+        if not self.settings.technician_pin_hash:
+            logger.warning("technician gesture: no technician_pin_hash configured, ignored")
+            return False
+        logger.info("technician gesture: PIN pad opened")
+        return True
+
+    def check_technician_pin(self, pin: str) -> tuple[t.PinCheck, float]:
+        """Check a PIN from the pad; OK opens the diagnostics screen.
+
+        Returns the outcome and, when locked, the seconds left."""
+        now = self.clock()
+        result = self._pin_gate.check(pin, now)
+        if result is t.PinCheck.OK:
+            self._open_technician()
+        elif result is t.PinCheck.WRONG:
+            logger.warning("technician PIN refused (%d wrong in a row)", self._pin_gate.failures)
+        elif result is t.PinCheck.LOCKED:
+            logger.warning("technician PIN pad locked for %.0f s", self._pin_gate.locked_for(now))
+        else:
+            logger.warning("technician PIN typed but no technician_pin_hash configured")
+        return result, self._pin_gate.locked_for(now)
+
+    def _open_technician(self) -> None:
+        self.technician_open = True
+        self.technician_results = {}
+        self._technician_touched = self.clock()
+        devices = self.devices.diagnostics() if self.devices is not None else []
+        logger.info(
+            "technician screen opened: version %s, switchboard %s, devices %s",
+            APP_VERSION,
+            self.link_state,
+            "; ".join(
+                f"{d['role']} {d['state']}"
+                + (f" ({d['reason']})" if d["reason"] else "")
+                + f" ok={d['jobs_ok']} failed={d['jobs_failed']}"
+                + (f" last error: {d['last_error']}" if d["last_error"] else "")
+                for d in devices
+            )
+            or "none",
+        )
+        self._changed()
+
+    def close_technician(self) -> None:
+        """Back from the diagnostics screen to the welcome screen."""
+        if self.technician_open:
+            logger.info("technician screen closed")
+        self.technician_open = False
+        self.technician_results = {}
+        self._changed()
+
+    def technician_test(self, role: str, action: str) -> None:
+        """Run a device test from the diagnostics screen: print, read or scan."""
+        if not self.technician_open or self.devices is None:
+            return
+        self._spawn(self._technician_test(self.devices, role, action), f"test-{role}")
+
+    async def _technician_test(self, devices: DeviceManager, role: str, action: str) -> None:
+        _ = self.translator.gettext
+        timeout = t.TEST_READ_TIMEOUT_S
+        seconds = round(timeout)
+
+        def show(text: str) -> None:
+            self.technician_results[role] = text
+            self._changed()
+
+        try:
+            if action == "print" and role == "receipt_printer":
+                show(_(t.MSG_WORKING))
+                lines = [f"{self.booth_name or 'Guichet'}", f"version {APP_VERSION}"]
+                await devices.print_receipt(Receipt(title=t.TEST_TICKET_TITLE, lines=lines))
+                show(_(t.MSG_PRINTED))
+            elif action == "print" and role == "a4_printer":
+                show(_(t.MSG_WORKING))
+                pdf = await asyncio.to_thread(t.make_test_pdf)
+                await devices.print_pdf(pdf, t.TEST_TICKET_TITLE)
+                show(_(t.MSG_PRINTED))
+            elif action == "read" and role in ("card_reader", "smart_card"):
+                show(_(t.MSG_WAITING_CARD).format(seconds=seconds))
+                card = await devices.read_card(timeout)
+                show(_(t.MSG_CARD_READ).format(uid=card.uid or "-", card_type=card.card_type))
+            elif action == "read" and role == "barcode_reader":
+                show(_(t.MSG_WAITING_CODE).format(seconds=seconds))
+                code = await devices.next_code(timeout)
+                show(_(t.MSG_CODE_READ).format(code=code[:60]))
+            elif action == "scan" and role == "scanner":
+                show(_(t.MSG_WORKING))
+                scan = await devices.scan()
+                show(_(t.MSG_SCANNED).format(width=scan.width, height=scan.height))
+            else:
+                logger.warning("technician test %s on %s: not a test of this device", action, role)
+                return
+            logger.info("technician test %s on %s: %s", action, role, self.technician_results[role])
+        except DeviceError as exc:
+            logger.warning("technician test %s on %s failed: %s", action, role, exc)
+            show(exc.reason)
+
+    def _technician_tick(self) -> None:
+        if self.technician_open and self.clock() - self._technician_touched > t.TECHNICIAN_IDLE_S:
+            logger.info("technician screen left untouched: back to the welcome screen")
+            self.close_technician()
 
     def send_chat(self, text: str) -> bool:
         """Send a chat line to the agent; False (with a notice) if it could not go."""
@@ -648,6 +774,7 @@ class BoothController:
     async def _tick_loop(self) -> None:
         while True:
             await asyncio.sleep(TICK_S)
+            self._technician_tick()
             self.dispatch(s.Tick())
 
     async def _catalogue_loop(self) -> None:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from kivy.lang import Builder
 from kivy.metrics import dp
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 
 BLUE = (0.0, 0.0, 0.569, 1.0)
@@ -62,6 +64,10 @@ def load_kv(name: str) -> None:
 
 class BoothScreen(Screen):  # type: ignore[misc]  # kivy has no type information
     """Base of every screen (drawn on the window's white clear colour)."""
+
+
+class TechnicianCorner(ButtonBehavior, Label):  # type: ignore[misc]  # kivy has no types
+    """The header's booth name: the hidden technician gesture's target."""
 
 
 load_kv("common")

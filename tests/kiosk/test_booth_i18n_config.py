@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import controller, i18n
+from kiosk import controller, i18n, technician
 from kiosk.call import booth_devices
 from kiosk.config import BoothSettings, load_settings
 
@@ -32,6 +32,7 @@ def ui_msgids() -> set[str]:
         "This service has just closed.",  # kiosk.session, on service_closed
         *controller.CONSENT_QUESTIONS.values(),
         *booth_devices.ACTIVITY_MSGIDS,
+        *technician.MSGIDS,
     }
     return found
 
