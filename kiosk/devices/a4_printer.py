@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kiosk.devices.base import DeviceError, DeviceState, DeviceStatus, StatusListener
+from kiosk.devices.base import DeviceError, DeviceState, DeviceStatus, StatusListener, notify
 from kiosk.devices.cups_status import (
     JobInfo,
     JobState,
@@ -135,11 +135,7 @@ class A4Printer:
         self._status = status
         if state is DeviceState.UNAVAILABLE:
             log.warning("printer %s unavailable: %s %s", self.queue, reason, details)
-        try:
-            self._on_status(status)
-        except Exception:
-            # A faulty listener must not break printing.
-            log.exception("status listener failed")
+        notify(self._on_status, status)
 
     def _report_printer(self, printer: PrinterInfo) -> None:
         details = {"printer_state": printer.state.value, "reasons": ",".join(printer.reasons)}

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from kiosk.devices import reopen
 from kiosk.devices.barcode_protocol import BarcodeFramer, FramerConfig, Rejected, Scan
-from kiosk.devices.base import DeviceState, DeviceStatus, StatusListener
+from kiosk.devices.base import DeviceState, DeviceStatus, StatusListener, notify
 from kiosk.devices.transport import Transport, TransportClosed
 
 logger = logging.getLogger(__name__)
@@ -133,7 +133,4 @@ class BarcodeReader:
             self._status = status
             return
         self._status = status
-        try:
-            self._on_status(status)
-        except Exception:
-            logger.exception("%s: on_status listener failed", self.role)
+        notify(self._on_status, status)

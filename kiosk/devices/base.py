@@ -9,9 +9,12 @@ citizen or an agent can read.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+logger = logging.getLogger(__name__)
 
 
 class DeviceState(StrEnum):
@@ -55,3 +58,14 @@ class DeviceError(Exception):
         super().__init__(f"{code}: {reason}")
         self.code = code
         self.reason = reason
+
+
+def notify(listener: StatusListener, status: DeviceStatus) -> None:
+    """Hand ``status`` to ``listener``; a failing listener is logged, never raised.
+
+    A faulty screen or manager callback must not take the device (or its job) down.
+    """
+    try:
+        listener(status)
+    except Exception:
+        logger.exception("%s: status listener failed", status.role)

@@ -27,7 +27,7 @@ from typing import Any
 from escpos.escpos import Escpos  # type: ignore[import-untyped, unused-ignore]
 from PIL import Image, UnidentifiedImageError
 
-from kiosk.devices.base import DeviceError, DeviceState, DeviceStatus, StatusListener
+from kiosk.devices.base import DeviceError, DeviceState, DeviceStatus, StatusListener, notify
 from kiosk.devices.escpos_status import (
     ALL_QUERIES,
     REASONS_FR,
@@ -331,7 +331,4 @@ class ReceiptPrinter:
         if not changed:
             return
         log.info("%s: %s %s", self._role, state.value, reason)
-        try:
-            self._on_status(self._status)
-        except Exception:  # a faulty listener must not break the driver
-            log.exception("%s: status listener failed", self._role)
+        notify(self._on_status, self._status)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kiosk.devices.base import DeviceError, DeviceState, DeviceStatus, StatusListener
+from kiosk.devices.base import DeviceError, DeviceState, DeviceStatus, StatusListener, notify
 from kiosk.devices.scanner_options import (
     ImageFormat,
     OptionInfo,
@@ -162,11 +162,7 @@ class Scanner:
         if status == self._status:
             return
         self._status = status
-        try:
-            self._on_status(status)
-        except Exception:
-            # A faulty listener must not take the scanner down with it.
-            log.exception("status listener failed for %s", self.role)
+        notify(self._on_status, status)
 
     def _fail(self, error: DeviceError) -> DeviceError:
         log.warning("scanner %s: %s", self.device_name or "(auto)", error)

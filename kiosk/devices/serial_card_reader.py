@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kiosk.devices import reopen
-from kiosk.devices.base import DeviceError, DeviceState, DeviceStatus, StatusListener
+from kiosk.devices.base import DeviceError, DeviceState, DeviceStatus, StatusListener, notify
 from kiosk.devices.card_line_protocol import (
     Answer,
     CardIn,
@@ -309,7 +309,4 @@ class SerialCardReader:
         changed = (status.state, status.reason) != (self._status.state, self._status.reason)
         self._status = status
         if changed:
-            try:
-                self._on_status(status)
-            except Exception:
-                logger.exception("%s: on_status listener failed", self.role)
+            notify(self._on_status, status)

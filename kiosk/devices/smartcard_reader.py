@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from kiosk.devices.base import DeviceError, DeviceState, DeviceStatus, StatusListener
+from kiosk.devices.base import DeviceError, DeviceState, DeviceStatus, StatusListener, notify
 from kiosk.devices.smartcard_atr import format_hex, identify
 
 log = logging.getLogger(__name__)
@@ -93,10 +93,7 @@ class SmartCardReader:
         if status == self._status:
             return
         self._status = status
-        try:
-            self._on_status(status)
-        except Exception:
-            log.exception("status listener failed for %s", self.role)
+        notify(self._on_status, status)
 
     # -- blocking helpers ----------------------------------------------------------
 
