@@ -24,7 +24,15 @@ def recorder() -> BoothRecorder:
 
 
 @pytest.fixture
-async def booth(media: MediaSources, recorder: BoothRecorder) -> AsyncIterator[BoothPeer]:
+def peer_timeout_s() -> float:
+    """Silence after which the booth declares the agent lost (modules may override)."""
+    return TEST_PEER_TIMEOUT_S
+
+
+@pytest.fixture
+async def booth(
+    media: MediaSources, recorder: BoothRecorder, peer_timeout_s: float
+) -> AsyncIterator[BoothPeer]:
     peer = BoothPeer(
         [],
         media,
@@ -32,7 +40,7 @@ async def booth(media: MediaSources, recorder: BoothRecorder) -> AsyncIterator[B
         on_chat=recorder.on_chat,
         on_state=recorder.on_state,
         heartbeat_interval_s=TEST_HEARTBEAT_S,
-        peer_timeout_s=TEST_PEER_TIMEOUT_S,
+        peer_timeout_s=peer_timeout_s,
     )
     yield peer
     await peer.close()

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import pytest
-from callkit import TEST_HEARTBEAT_S, AgentPeer, BoothRecorder, wait_for
+from callkit import AgentPeer, BoothRecorder, wait_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from guichet import wire
-from kiosk.call.media import MediaSources
 from kiosk.call.peer import BoothPeer, PeerError
 
 GARBAGE_EXAMPLES = 150
@@ -35,18 +33,9 @@ garbage = st.one_of(st.binary(max_size=300), st.text(max_size=300), near_misses)
 
 
 @pytest.fixture
-async def booth(media: MediaSources, recorder: BoothRecorder) -> AsyncIterator[BoothPeer]:
-    peer = BoothPeer(
-        [],
-        media,
-        on_remote_video_frame=recorder.on_frame,
-        on_chat=recorder.on_chat,
-        on_state=recorder.on_state,
-        heartbeat_interval_s=TEST_HEARTBEAT_S,
-        peer_timeout_s=LENIENT_PEER_TIMEOUT_S,
-    )
-    yield peer
-    await peer.close()
+def peer_timeout_s() -> float:
+    """Lenient: a loaded machine must not make the booth declare the agent lost here."""
+    return LENIENT_PEER_TIMEOUT_S
 
 
 def is_valid(raw: str | bytes) -> bool:
