@@ -106,12 +106,17 @@ export class DevicesPanel {
       receiptQr: /** @type {HTMLInputElement} */ (byId('gc-dev-receipt-qr')),
       card: /** @type {HTMLButtonElement} */ (byId('gc-dev-card')),
       scan: /** @type {HTMLButtonElement} */ (byId('gc-dev-scan')),
+      scanDpi: /** @type {HTMLSelectElement} */ (byId('gc-dev-scan-dpi')),
+      scanColour: /** @type {HTMLSelectElement} */ (byId('gc-dev-scan-colour')),
       code: /** @type {HTMLButtonElement} */ (byId('gc-dev-code')),
     };
     this.$.pdfForm.addEventListener('submit', (e) => { e.preventDefault(); this.printPdf(); });
     this.$.receiptForm.addEventListener('submit', (e) => { e.preventDefault(); this.printReceipt(); });
     this.$.card.addEventListener('click', () => this.request('read_card', {}));
-    this.$.scan.addEventListener('click', () => this.request('scan', { dpi: 150, colour: true }));
+    this.$.scan.addEventListener('click', () => this.request('scan', {
+      dpi: Number(this.$.scanDpi.value),
+      colour: this.$.scanColour.value === 'colour',
+    }));
     this.$.code.addEventListener('click', () => this.request('read_code', {}));
     this.setEnabled(false);
   }
@@ -121,7 +126,7 @@ export class DevicesPanel {
     this.enabled = enabled;
     for (const node of this.$.pdfForm.elements) /** @type {HTMLButtonElement} */ (node).disabled = !enabled;
     for (const node of this.$.receiptForm.elements) /** @type {HTMLButtonElement} */ (node).disabled = !enabled;
-    for (const b of [this.$.card, this.$.scan, this.$.code]) b.disabled = !enabled;
+    for (const b of [this.$.card, this.$.scan, this.$.code, this.$.scanDpi, this.$.scanColour]) b.disabled = !enabled;
   }
 
   showError(text) {

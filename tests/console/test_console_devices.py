@@ -110,9 +110,13 @@ async def test_agent_prints_reads_and_scans_through_the_booth(
         assert "Guichet 2" in "\n".join(handler.printer_sim.printed.lines)
         assert handler.printer_sim.printed.qr_payloads == ["https://rdv.caf.example/42"]
 
-        # A scan: the image comes back, is shown, and can be downloaded.
+        # A scan: the agent's resolution and colour reach the booth; the image
+        # comes back, is shown, and can be downloaded.
+        await page.get_by_label("Résolution").select_option("300")
+        await page.get_by_label("Couleurs").select_option("gray")
         await page.get_by_role("button", name="Demander un scan").click()
         await _wait_request(page, "scan", "done")
+        assert handler.scan_options == [(300, False)]
         image = log.locator("img.gc-dev-scan")
         await expect(image).to_be_visible()
         await expect(image).to_have_attribute("alt", "Document numérisé (620 × 877 pixels)")
