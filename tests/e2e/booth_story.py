@@ -102,3 +102,119 @@ async def citizen_story(ctx: dict[str, Any]) -> None:
         await booth.wait_screen("welcome", timeout=CALL_TIMEOUT_S)
         assert ctx["citizen_says"] not in booth.all_text()
         _mark(ctx, "back_to_welcome_2")
+
+
+async def _devices_ready(booth: BoothHarness) -> None:
+    from kiosk.devices.base import DeviceState
+
+    def ready() -> bool:
+        statuses = booth.controller.devices.statuses
+        return bool(statuses) and all(s.state is DeviceState.READY for s in statuses.values())
+
+    await booth.wait_for(ready, timeout=CALL_TIMEOUT_S, what="every peripheral ready")
+
+
+async def _consent_yes(booth: BoothHarness, kind: str, shot: str) -> None:
+    """Wait for the modal asking for ``kind``, photograph it, tap "yes" like a citizen."""
+
+    def asked() -> bool:
+        request = booth.controller.consent_request
+        return request is not None and request.kind == kind
+
+    await booth.wait_for(asked, timeout=CALL_TIMEOUT_S, what=f"consent asked for {kind}")
+    await booth.wait_for(lambda: booth.find("consent_yes"), what="consent modal drawn")
+    await booth.frames(3)
+    booth.screenshot(shot)
+    await booth.tap("consent_yes")
+
+
+async def _activity(booth: BoothHarness, msgid: str) -> None:
+    await booth.wait_for(
+        lambda: booth.controller.device_activity == msgid,
+        timeout=CALL_TIMEOUT_S,
+        what=f"activity line {msgid!r}",
+    )
+
+
+async def devices_story(ctx: dict[str, Any]) -> None:
+    """One call in which the agent prints a PDF, reads the card and asks for a scan.
+
+    The booth's ``[devices]`` point at real parts: the private cupsd's CUPS-PDF
+    queue, SANE's ``test`` backend (``SANE_CONFIG_DIR`` is in this process's
+    environment), and the pty simulators of the receipt printer and the card
+    reader, started here on the booth's loop. The citizen taps "yes" on the
+    consent modal and lays the card on the simulated reader when asked.
+    """
+    from kiosk.call.booth_devices import (
+        MSG_CARD_READ,
+        MSG_PRESENT_CARD,
+        MSG_PRINTED,
+        MSG_SCANNED,
+    )
+    from kiosk.devices.sim.card_reader import CardReaderSimulator
+    from kiosk.devices.sim.escpos_printer import SimulatedEscPosPrinter
+
+    printer = SimulatedEscPosPrinter()
+    card = CardReaderSimulator()
+    devices = {
+        "receipt_printer": {"path": await printer.start()},
+        "card_reader": {"path": await card.start()},
+        "a4_printer": {"queue": ctx["cups_queue"], "server": ctx["cups_server"]},
+        "scanner": {"device": ctx["sane_device"], "dpi": ctx["booth_scan_dpi"], "mode": "color"},
+    }
+    settings = harness_settings(
+        {"server_url": ctx["server_url"], "token_file": ctx["token_file"], "goodbye_s": 2.0},
+        devices=devices,
+    )
+    try:
+        async with BoothHarness(settings) as booth:
+            await _devices_ready(booth)
+            await _join(booth, ctx, shots=False)
+            await booth.wait_for(lambda: booth.controller.data.position == 1, what="queued")
+            _mark(ctx, "queued")
+            await _in_call(booth, ctx, "in_call")
+
+            # The PDF needs no consent: it goes straight to CUPS.
+            await _activity(booth, MSG_PRINTED)
+            await booth.frames(3)
+            booth.screenshot("e2e-booth-printed")
+            _mark(ctx, "printed")
+
+            # A receipt with a QR code, on the ESC/POS simulator (no consent either).
+            await booth.wait_for(lambda: printer.printed.cuts >= 1, timeout=CALL_TIMEOUT_S)
+            _mark(
+                ctx,
+                "receipt",
+                lines=printer.printed.lines,
+                qr=printer.printed.qr_payloads,
+                cuts=printer.printed.cuts,
+            )
+
+            # The card: asked, agreed to, laid on the reader.
+            await _consent_yes(booth, "read_card", "e2e-booth-consent-card")
+            await _activity(booth, MSG_PRESENT_CARD)
+            await booth.frames(3)
+            booth.screenshot("e2e-booth-present-card")
+            card.insert(ctx["card_uid"], ctx["card_type"])
+            await _activity(booth, MSG_CARD_READ)
+            await booth.frames(3)
+            booth.screenshot("e2e-booth-card-read")
+            card.remove()
+            _mark(ctx, "card_read")
+
+            # The scan: asked, agreed to, scanned.
+            await _consent_yes(booth, "scan", "e2e-booth-consent-scan")
+            await _activity(booth, MSG_SCANNED)
+            await booth.frames(3)
+            booth.screenshot("e2e-booth-scanned")
+            _mark(ctx, "scanned")
+
+            # The agent hangs up: nothing of the device work outlives the call.
+            await booth.wait_screen("goodbye", timeout=CALL_TIMEOUT_S)
+            await booth.wait_screen("welcome", timeout=CALL_TIMEOUT_S)
+            assert booth.controller.device_activity == ""
+            assert booth.controller.consent_request is None
+            _mark(ctx, "done", receipt_cuts=printer.printed.cuts)
+    finally:
+        await card.stop()
+        await printer.stop()
