@@ -38,12 +38,15 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -130,15 +133,22 @@ async def _click(page: Page, selector: str) -> float:
 
 
 async def call_round(
-    page: Page, cups: CupsServer, progress: Path, proc: subprocess.Popen[str], n: int, pdf: Path
+    page: Page,
+    cups: CupsServer,
+    progress: Path,
+    proc: subprocess.Popen[str],
+    n: int,
+    pdf: Path,
+    clicks: dict[str, float],
 ) -> dict[str, float]:
-    """One round of the four jobs through the call; figures in ms."""
+    """One round of the four jobs through the call; figures in ms, click times into ``clicks``."""
     figures: dict[str, float] = {}
 
     # A4: from the click to the complete PDF out of CUPS-PDF.
     await page.locator("#gc-dev-pdf-file").set_input_files(str(pdf))
     before = set(cups.pdf_out.glob("*.pdf"))
     clicked = await _click(page, "#gc-dev-pdf-form")
+    clicks["a4_print"] = clicked
     _, info, done = await asyncio.to_thread(wait_new_pdf, cups.pdf_out, before, 60.0, PDF_POLL_S)
     assert info["Pages"] == "1" and info["Page size"].startswith(A4_PAGE_SIZE), info
     figures["a4_print"] = (done - clicked) * 1000
@@ -151,27 +161,46 @@ async def call_round(
     await page.locator("#gc-dev-receipt-text").fill(f"Mardi 3 mars à 10 h\nGuichet {n}")
     await page.locator("#gc-dev-receipt-qr").fill(RECEIPT_QR)
     clicked = await _click(page, "#gc-dev-receipt-form")
+    clicks["receipt"] = clicked
     cut = await _wait_step(progress, proc, "cut", lambda e: e["cuts"] == n + 1)
     assert cut["qr"] == [RECEIPT_QR], cut
     figures["receipt"] = (cut["at"] - clicked) * 1000
+    # The driver asks the printer's state once more after the cut: let it finish.
+    await wait_console(
+        page,
+        f"c.devices.filter(r => r.kind === 'print_receipt' && r.status === 'done').length > {n}",
+    )
 
     # Scan: from the click to the image loaded in the console (consent tap included).
     await page.locator("#gc-dev-scan-dpi").select_option(str(SCAN_DPI))
     await page.locator("#gc-dev-scan-colour").select_option("colour")
     loaded = await page.evaluate(SCANS_LOADED_JS)
     clicked = await _click(page, "#gc-dev-scan")
+    clicks["scan"] = clicked
     figures["scan"] = (await _page_time_when(page, SCANS_LOADED_JS, loaded) - clicked) * 1000
 
     # Card: from the click to the UID in the console (consent tap and card laid included).
     shown = await page.evaluate(UIDS_SHOWN_JS)
     clicked = await _click(page, "#gc-dev-card")
+    clicks["card"] = clicked
     figures["card"] = (await _page_time_when(page, UIDS_SHOWN_JS, shown) - clicked) * 1000
     return figures
 
 
+@dataclass
+class CallResult:
+    """What the call half measured."""
+
+    rounds: list[dict[str, float]] = field(default_factory=list)
+    clicks: list[dict[str, float]] = field(default_factory=list)
+    taps: list[float] = field(default_factory=list)
+    scan_line: str = ""
+    drivers_during_call: list[dict[str, float]] = field(default_factory=list)
+
+
 async def bench_call(
     page: Page, server: RunningServer, cups: CupsServer, runs: int, tmp: Path
-) -> tuple[list[dict[str, float]], list[float], str]:
+) -> CallResult:
     token_file = tmp / "booth.token"
     token_file.write_text(server.booth_tokens["booth-1"] + "\n")
     os.chmod(token_file, 0o600)
@@ -193,8 +222,7 @@ async def bench_call(
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env["PYTHONPATH"]])
     pdf = tmp / "attestation.pdf"
     pdf.write_bytes(a4_pdf())
-    rounds: list[dict[str, float]] = []
-    scan_note = ""
+    result = CallResult()
     with (tmp / "booth.log").open("w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "kivy_harness", "bench.peripherals_booth:drive"],
@@ -212,12 +240,16 @@ async def bench_call(
             await _wait_step(progress, proc, "in_call")
             # Round 0 warms every path up (first lp, first SANE open, first transfer).
             for n in range(runs + 1):
-                figures = await call_round(page, cups, progress, proc, n, pdf)
-                label = "warm-up" if n == 0 else f"round {n}"
-                print(f"call     {label:8} " + " ".join(f"{k}={v:.0f}" for k, v in figures.items()))
+                clicks: dict[str, float] = {}
+                figures = await call_round(page, cups, progress, proc, n, pdf, clicks)
+                _print_round("call", n, figures)
                 if n > 0:
-                    rounds.append(figures)
-            scan_note = await page.evaluate(
+                    result.rounds.append(figures)
+                    result.clicks.append(clicks)
+            # The same jobs on the drivers while the call's media still flow: how much
+            # of the difference is only the CPU that the call takes.
+            result.drivers_during_call = await bench_drivers(cups, runs, "during")
+            result.scan_line = await page.evaluate(
                 "() => [...document.querySelectorAll('#gc-dev-log .gc-dev-msg')]"
                 ".map(p => p.textContent).find(t => t.includes('ppp')) || ''"
             )
@@ -228,12 +260,67 @@ async def bench_call(
         finally:
             if proc.poll() is None:
                 proc.kill()
-    taps = [e["tap_ms"] for e in _steps(progress) if e["step"] == "consent"]
-    return rounds, taps, scan_note
+    result.taps = [e["tap_ms"] for e in _steps(progress) if e["step"] == "consent"]
+    return result
 
 
-async def bench_drivers(cups: CupsServer, runs: int) -> list[dict[str, float]]:
-    """The same jobs straight on the drivers, in this process, no call."""
+def _print_round(who: str, n: int, figures: dict[str, float]) -> None:
+    label = "warm-up" if n == 0 else f"round {n}"
+    print(f"{who:8} {label:8} " + " ".join(f"{k}={v:.0f}" for k, v in figures.items()))
+
+
+# Booth log lines that mark the stages of each job (kivy_harness logs with asctime).
+STAGES: dict[str, list[tuple[str, str]]] = {
+    "a4_print": [
+        ("pdf received by booth", r"kiosk\.call\.device_channel transfer \S+ received"),
+        ("lp submitted", r"kiosk\.devices\.a4_printer job \S+ submitted"),
+    ],
+    "receipt": [("driver starts writing", r"receipt_printer: busy")],
+    "scan": [
+        ("SANE scan starts", r"device scanner \(sane\): ready -> busy"),
+        ("scan encoded", r"device scanner \(sane\): busy -> ready"),
+    ],
+    "card": [
+        ("card read starts", r"device card_reader .*: ready -> busy"),
+        ("card seen", r"card_reader: card present"),
+        ("card read", r"device card_reader .*: busy -> ready"),
+    ],
+}
+LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (.*)$")
+
+
+def _log_events(path: Path) -> list[tuple[float, str]]:
+    events = []
+    for line in path.read_text(errors="replace").splitlines():
+        match = LOG_LINE.match(line)
+        if match:
+            when = datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+            events.append((when, match[2]))
+    return events
+
+
+def breakdown(result: CallResult, log: Path) -> dict[str, list[tuple[str, int]]]:
+    """Median ms from the click to each stage the booth logged, per job."""
+    events = _log_events(log)
+    out: dict[str, list[tuple[str, int]]] = {}
+    for job, stages in STAGES.items():
+        rows = []
+        for name, pattern in stages:
+            regex = re.compile(pattern)
+            offsets = []
+            for clicks in result.clicks:
+                after = [t for t, text in events if t >= clicks[job] - 0.001 and regex.search(text)]
+                if after:
+                    offsets.append((after[0] - clicks[job]) * 1000)
+            if offsets:
+                rows.append((name, round(statistics.median(offsets))))
+        rows.append(("end", round(statistics.median(r[job] for r in result.rounds))))
+        out[job] = rows
+    return out
+
+
+async def bench_drivers(cups: CupsServer, runs: int, who: str) -> list[dict[str, float]]:
+    """The same jobs straight on the drivers, in this process, through no call."""
     from kiosk.devices.a4_printer import A4Printer
     from kiosk.devices.receipt_printer import Receipt, ReceiptPrinter
     from kiosk.devices.scanner import Scanner
@@ -266,13 +353,18 @@ async def bench_drivers(cups: CupsServer, runs: int) -> list[dict[str, float]]:
             figures["a4_print"] = (done - start) * 1000
             await job
 
+            # Like the call's figure: until the cut reaches the simulator (the driver
+            # then still asks the printer's state once more).
             start = time.time()
-            await receipt.print_receipt(
-                Receipt(title="Rendez-vous CAF", lines=["Guichet 2"], qr_payload=RECEIPT_QR)
+            printing = asyncio.create_task(
+                receipt.print_receipt(
+                    Receipt(title="Rendez-vous CAF", lines=["Guichet 2"], qr_payload=RECEIPT_QR)
+                )
             )
-            while printer_sim.printed.cuts < n + 1:
+            while printer_sim.printed.cuts < n + 1 and not printing.done():
                 await asyncio.sleep(0.002)
             figures["receipt"] = (time.time() - start) * 1000
+            await printing
 
             start = time.time()
             page = await scanner.scan()
@@ -286,8 +378,7 @@ async def bench_drivers(cups: CupsServer, runs: int) -> list[dict[str, float]]:
             figures["card"] = (time.time() - start) * 1000
             card_sim.remove()
 
-            label = "warm-up" if n == 0 else f"round {n}"
-            print(f"drivers  {label:8} " + " ".join(f"{k}={v:.0f}" for k, v in figures.items()))
+            _print_round(who, n, figures)
             if n > 0:
                 rounds.append(figures)
     finally:
@@ -314,24 +405,30 @@ async def main(runs: int) -> None:
             browser = await launch_chromium(pw)
             _, page, _ = await new_agent_page(browser, server.base_url)
             await agent_login(page, server.base_url, "alice", "alice-pw")
-            call_rounds, taps, scan_note = await bench_call(page, server, cups, runs, tmp)
+            call = await bench_call(page, server, cups, runs, tmp)
             await browser.close()
-        driver_rounds = await bench_drivers(cups, runs)
+        # And once more with nothing else running: the drivers alone.
+        idle = await bench_drivers(cups, runs, "drivers")
     finally:
         server.stop()
         stop_cups_server(cups)
 
-    call, drivers = _medians(call_rounds), _medians(driver_rounds)
-    print(f"runs={runs} booth_log={tmp / 'booth.log'} console scan line: {scan_note!r}")
+    print(f"runs={runs} booth_log={tmp / 'booth.log'} console scan line: {call.scan_line!r}")
+    print("consent tap (modal up -> answer on the booth) ms: " + _fmt(call.taps))
+    for job, rows in breakdown(call, tmp / "booth.log").items():
+        print(f"call {job:8} from click, median ms: " + ", ".join(f"{n} {v}" for n, v in rows))
+    medians = _medians(call.rounds)
+    for who, rounds in (("drivers", idle), ("during", call.drivers_during_call)):
+        print(f"{who:8} medians " + " ".join(f"{k}_ms={v}" for k, v in _medians(rounds).items()))
+    print("call     medians " + " ".join(f"{k}_ms={v}" for k, v in medians.items()))
     print(
-        "consent tap (modal seen -> answer on the booth) ms: " + " ".join(f"{t:.0f}" for t in taps)
+        f"peripherals a4_print_ms={medians['a4_print']} receipt_ms={medians['receipt']}"
+        f" scan_ms={medians['scan']} card_ms={medians['card']}"
     )
-    print("drivers  medians " + " ".join(f"{k}_ms={v}" for k, v in drivers.items()))
-    print("call     medians " + " ".join(f"{k}_ms={v}" for k, v in call.items()))
-    print(
-        f"peripherals a4_print_ms={call['a4_print']} receipt_ms={call['receipt']}"
-        f" scan_ms={call['scan']} card_ms={call['card']}"
-    )
+
+
+def _fmt(xs: list[float]) -> str:
+    return " ".join(f"{x:.0f}" for x in xs)
 
 
 if __name__ == "__main__":
