@@ -44,6 +44,8 @@ from kivy_harness import run_scenario
 from PIL import Image
 from playwright.async_api import Page, async_playwright, expect
 
+from kiosk.devices.scanner_options import A4_HEIGHT_MM, A4_WIDTH_MM, expected_pixels
+
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.kivy]
 
 STEP_TIMEOUT_S = 60.0
@@ -290,6 +292,11 @@ async def test_agent_prints_reads_the_card_and_scans_on_the_real_booth_periphera
             # yet (it scans at its own [devices.scanner] dpi); once it does, this
             # becomes dpi == 300 and the A4 pixel size at 300 dpi.
             assert dpi in (BOOTH_SCAN_DPI, 300), dpi
+            # Whatever the resolution, it is a whole A4 page at that resolution.
+            assert natural == [
+                expected_pixels(A4_WIDTH_MM, dpi),
+                expected_pixels(A4_HEIGHT_MM, dpi),
+            ]
             await expect(log).to_contain_text(f"{dpi} ppp")
             await _wait_step(progress, "scanned", booth)
             await screenshot(page, "e2e-console-devices")
