@@ -21,10 +21,12 @@ booth asks for it. **The scan and card figures include that driver latency**; it
 measured on its own and printed (``consent tap``). Waits poll every few ms (CUPS-PDF
 output 10 ms, the console 5 ms, the booth's simulator 2 ms).
 
-The baseline, measured in the same run: the same jobs on the drivers in this
+Two baselines, measured in the same run: the same jobs on the drivers in this
 process (``A4Printer`` on the same queue, ``ReceiptPrinter`` on a new simulator,
 ``Scanner`` on the same backend at 300 dpi, ``SerialCardReader`` on a new simulator
-with the card laid at once), without the call.
+with the card laid at once), without the call: ``during`` while the call's media
+still flow, ``drivers`` once everything else has stopped. Per job, the median time
+from the click to each stage the booth logs is printed too (where the time goes).
 
     xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python bench/peripherals.py
 
