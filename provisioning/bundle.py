@@ -127,11 +127,14 @@ def verify_bundle(
     current_version: int | None = None,
     *,
     now: datetime | None = None,
+    check_expiry: bool = True,
 ) -> BundlePayload:
     """Check a bundle for this booth; return its payload or raise :class:`BundleRejected`.
 
     ``current_version`` is the version applied now (None on a fresh booth): only a
-    strictly greater version is accepted.
+    strictly greater version is accepted. ``check_expiry=False`` is for re-reading
+    the bundle already applied: an expired config still runs the booth until a new
+    one arrives (the fleet console shows it stale), it is only never *applied* late.
     """
     if len(data) > MAX_BUNDLE_BYTES:
         raise BundleRejected(
@@ -172,7 +175,7 @@ def verify_bundle(
             f"version {payload.version} is not newer than the applied {current_version}",
         )
     moment = now or datetime.now(UTC)
-    if payload.expires_at <= moment:
+    if check_expiry and payload.expires_at <= moment:
         raise BundleRejected(
             RejectCode.EXPIRED, f"bundle expired at {payload.expires_at.isoformat()}"
         )
