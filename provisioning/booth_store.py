@@ -39,6 +39,32 @@ HealthCheck = Callable[[BundlePayload], bool]
 """Called after a bundle is written; False (or an exception) rolls it back."""
 
 
+def atomic_write(directory: Path, name: str, data: bytes) -> None:
+    """Replace ``directory/name`` by ``data`` (0600): old or new content after any crash."""
+    tmp = directory / f".{name}.{secrets.token_hex(4)}{_TMP_SUFFIX}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, directory / name)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _sync_dir(directory)
+
+
+def _sync_dir(directory: Path) -> None:
+    # The rename itself is only durable once the folder's entry is on disk.
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class ApplyFailed(Exception):
     """A bundle was written, failed its health check and was rolled back."""
 
@@ -90,19 +116,7 @@ class BoothStore:
     # ---------------------------------------------------------------- writing
 
     def _write_atomic(self, name: str, data: bytes) -> None:
-        tmp = self.dir / f".{name}.{secrets.token_hex(4)}{_TMP_SUFFIX}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.dir / name)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
-        self._sync_dir()
+        atomic_write(self.dir, name, data)
 
     def _remove(self, name: str) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -110,11 +124,7 @@ class BoothStore:
             self._sync_dir()
 
     def _sync_dir(self) -> None:
-        fd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _sync_dir(self.dir)
 
     # ---------------------------------------------------------------- life cycle
 
