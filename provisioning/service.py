@@ -86,7 +86,7 @@ def create_code(
     except ValidationError as exc:
         raise ValueError(f"site {site!r}: use lower-case letters, digits and dashes") from exc
     if not timedelta(0) < ttl <= MAX_CODE_TTL:
-        raise ValueError(f"a code lives between a minute and {MAX_CODE_TTL.days} days")
+        raise ValueError(f"a code must live more than 0 and at most {MAX_CODE_TTL.days} days")
     ensure_tables(db)
     raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     created = now or datetime.now(UTC)
