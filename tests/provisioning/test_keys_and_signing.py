@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from provisioning.keys import KeyFileError, load_or_create_private_key, public_b64
 from provisioning.signing import (
@@ -77,3 +79,18 @@ def test_nonce_cache_refuses_reuse_and_forgets_after_the_window() -> None:
     assert cache.first_use("b", "n1")  # outside twice the window: the timestamp check refuses it
     for i in range(5):
         assert cache.first_use("b", f"x{i}")  # bounded: the oldest go first
+
+
+_HEADER_NAMES = st.sampled_from(
+    ["X-Guichet-Booth", "X-Guichet-Timestamp", "X-Guichet-Nonce", HEADER_SIGNATURE, "Other"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(_HEADER_NAMES, st.text(max_size=100)))
+def test_garbage_headers_raise_only_signature_error(headers: dict[str, str]) -> None:
+    try:
+        booth, stamp, nonce, sig = parse_headers(headers)
+    except SignatureError:
+        return
+    assert len(sig) == 64 and stamp >= 0 and len(nonce) == 22 and booth

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -85,7 +86,6 @@ def test_booth_enrols_with_a_code_and_applies_its_signed_bundle(
     assert row is not None and row.public_key == public_b64(booth_key.public_key())
     pem = (tmp_path / "booth" / KEY_FILE).read_text()
     assert pem.splitlines()[1] not in server.log()
-    assert read_private_key(server.data_dir / SIGNING_KEY_FILE)
     server_pem = (server.data_dir / SIGNING_KEY_FILE).read_text().splitlines()[1]
     assert server_pem not in server.log()
 
@@ -96,6 +96,22 @@ def test_code_works_once(server: RunningServer, db: Database, tmp_path: Path) ->
     with pytest.raises(ProvisioningRefused) as info:
         enrol(server.base_url, "florac", code, tmp_path / "second")
     assert (info.value.status, info.value.code) == (403, "code_used")
+
+
+def test_booths_racing_with_one_code_only_one_wins(server: RunningServer, db: Database) -> None:
+    code = service.create_code(db, "florac").code
+    url = server.base_url + "/api/v1/provisioning/enrol"
+
+    def attempt(_: int) -> tuple[int, str]:
+        key = public_b64(Ed25519PrivateKey.generate().public_key())
+        body = {"site": "florac", "code": code, "public_key": key}
+        response = requests.post(url, json=body, timeout=30)
+        detail = response.json().get("detail")
+        return response.status_code, detail["code"] if isinstance(detail, dict) else ""
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(attempt, range(8)))
+    assert sorted(results) == [(200, "")] + [(403, "code_used")] * 7
 
 
 def test_expired_code_is_refused(server: RunningServer, db: Database, tmp_path: Path) -> None:
