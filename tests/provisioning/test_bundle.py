@@ -202,3 +202,9 @@ def test_any_single_byte_change_is_refused(position: int, flip: int) -> None:
     # Only a change JSON ignores can pass (none exists in canonical JSON but a
     # base64 padding bit); the verified content must then be the original one.
     assert payload == verify_bundle(signed(), SERVER.public_key(), "florac-1", 1, now=NOW)
+
+
+def test_peripheral_roles_are_the_booths_device_roles() -> None:
+    from kiosk.devices.config import Role
+
+    assert [r.value for r in PeripheralRole] == [r.value for r in Role]

@@ -94,3 +94,15 @@ def test_garbage_headers_raise_only_signature_error(headers: dict[str, str]) -> 
     except SignatureError:
         return
     assert len(sig) == 64 and stamp >= 0 and len(nonce) == 22 and booth
+
+
+def test_server_refuses_to_start_with_a_signing_key_others_can_read(tmp_path: Path) -> None:
+    from fixtures.server import start_switchboard
+
+    from provisioning.server import SIGNING_KEY_FILE
+
+    data = tmp_path / "switchboard-data"
+    load_or_create_private_key(data / SIGNING_KEY_FILE)
+    (data / SIGNING_KEY_FILE).chmod(0o640)
+    with pytest.raises(RuntimeError, match="must be 600"):
+        start_switchboard(tmp_path, booths=())
