@@ -85,6 +85,9 @@ def cmd_enrol(args: argparse.Namespace) -> int:
     except OSError as exc:
         _err(f"guichet enrol: cannot reach {args.server}: {exc}")
         return 1
+    except ValueError as exc:  # an answer that is not the enrolment response
+        _err(f"guichet enrol: unexpected answer from {args.server}: {exc}")
+        return 1
     _out(identity.booth_id)
     return 0
 
