@@ -19,6 +19,7 @@ from starlette.websockets import WebSocketState
 
 from guichet import wire
 from guichet.wire import AgentInfo, ErrorCode, WireError
+from provisioning import server as provisioning_server
 from switchboard import auth
 from switchboard.auth import SESSION_COOKIE, SessionStore
 from switchboard.catalogue import load_catalogue
@@ -313,6 +314,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
             await _serve(ws, outbox, lambda data: hub.agent_message(link, data))
         finally:
             hub.agent_disconnected(link)
+
+    # Enrolment, signed booth requests and config bundles (docs/provisioning.md).
+    provisioning_server.install(app, db, settings.data_dir)
 
     CONSOLE_DIR.mkdir(exist_ok=True)
     app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")

@@ -1,0 +1,71 @@
+"""HTTP messages of the provisioning API, shared by the server and the booth client."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SiteId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9-]*$")]
+"""A site (town hall, France Services point): lower-case letters, digits and dashes."""
+ENROLMENT_CODE_CHARS = 16
+
+
+class _Msg(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EnrolRequest(_Msg):
+    """What a booth sends once, with the code its technician typed or scanned."""
+
+    site: SiteId
+    code: Annotated[str, Field(min_length=1, max_length=64)]
+    public_key: Annotated[str, Field(min_length=44, max_length=44)]
+    """The booth's Ed25519 public key, 32 raw bytes in base64. The private key stays."""
+
+
+class EnrolResponse(_Msg):
+    """The booth's new identity and the key its config bundles are signed with."""
+
+    booth_id: str
+    site: SiteId
+    server_public_key: str
+    server_key_id: str
+
+
+class RefusalCode(StrEnum):
+    """Why enrolment or a signed request was refused (the ``code`` of the error detail)."""
+
+    UNKNOWN_CODE = "unknown_code"
+    CODE_EXPIRED = "code_expired"
+    CODE_USED = "code_used"
+    WRONG_SITE = "wrong_site"
+    BAD_KEY = "bad_key"
+    KEY_IN_USE = "key_in_use"
+    UNSIGNED = "unsigned"
+    CLOCK_SKEW = "clock_skew"
+    UNKNOWN_BOOTH = "unknown_booth"
+    BAD_SIGNATURE = "bad_signature"
+    REPLAYED = "replayed"
+    REVOKED = "revoked"
+
+
+class Refusal(_Msg):
+    """Error detail of every refused provisioning request."""
+
+    code: RefusalCode
+    reason: str
+
+
+class FleetBooth(_Msg):
+    """One booth as the fleet list shows it."""
+
+    booth_id: str
+    site: str
+    key_id: str
+    enrolled_at: datetime
+    last_seen_at: datetime | None
+    bundle_version: int
+    revoked: bool
