@@ -37,6 +37,7 @@ from kiosk.devices.config import (
     ReceiptPrinterConfig,
     Role,
     SerialDeviceConfig,
+    pas_de_fr,
 )
 from kiosk.devices.hotplug import HotplugEvent, HotplugWatcher, rules_from_config
 from kiosk.devices.receipt_printer import UNPLUGGED_REASON as RECEIPT_UNPLUGGED_REASON
@@ -520,7 +521,9 @@ class DeviceManager:
     def _slot_for_job(self, role: Role) -> _Slot:
         slot = self._slots.get(role)
         if slot is None:
-            raise DeviceError("not_configured", f"pas de {ROLE_LABELS_FR[role]} sur cette borne")
+            raise DeviceError(
+                "not_configured", f"{pas_de_fr(ROLE_LABELS_FR[role])} sur cette borne"
+            )
         return slot
 
     async def _ensure_usable(self, slot: _Slot) -> None:
