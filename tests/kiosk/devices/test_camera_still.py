@@ -137,7 +137,9 @@ async def test_capture_counts_down_then_keeps_the_sharp_frame() -> None:
 
     reading = asyncio.create_task(call_reader())
     still = await asyncio.wait_for(
-        capture_still(mine, colour=False, countdown=3, step_s=0.02, on_step=steps.append, best_of=4),
+        capture_still(
+            mine, colour=False, countdown=3, step_s=0.02, on_step=steps.append, best_of=4
+        ),
         5.0,
     )
     assert steps == [3, 2, 1]
