@@ -50,13 +50,15 @@ class ConsentModal(ModalView):  # type: ignore[misc]  # kivy has no type informa
         window = self._window
         if not self._is_open or window is None:
             return
-        free_bottom = self.clear_bottom + MARGIN if self.clear_bottom else 0.0
-        free_height = window.height - free_bottom - MARGIN
-        if self.height > free_height > 0:
-            self.height = free_height
+        free_bottom: float = self.clear_bottom + MARGIN if self.clear_bottom else 0.0
+        free_height: float = window.height - free_bottom - MARGIN
+        height: float = self.size[1]
+        if height > free_height > 0:
+            height = free_height
+            self.height = height
         centre_x, centre_y = window.center
         self.center_x = centre_x
-        self.y = max(free_bottom, centre_y - self.height / 2)
+        self.y = max(free_bottom, centre_y - height / 2)
 
     def _passthrough_at(self, touch: Any) -> Any:
         if self.collide_point(*touch.pos):
