@@ -67,7 +67,8 @@ MSG_HOLD_DOCUMENT = {
     2: "Hold your document in front of the camera: photo in 2…",
     1: "Hold your document in front of the camera: photo in 1…",
 }
-"""Countdown lines (one msgid per second, so each is translated whole)."""
+"""Countdown lines (one msgid per second, so each is translated whole; a longer
+countdown shows the first line until 3)."""
 MSG_HOLD_STILL = "Hold still: taking the photo…"
 MSG_PHOTO_TAKEN = "Photo taken."
 MSG_CODE_READ = "Code read."
@@ -203,10 +204,13 @@ class BoothDeviceHandler:
 
     async def _scan_with_camera(self, colour: bool) -> ScanImage:
         """A photo of the document after a countdown on the call screen."""
-        first = MSG_HOLD_DOCUMENT.get(CAMERA_COUNTDOWN, MSG_HOLD_STILL)
+        first = MSG_HOLD_DOCUMENT[min(max(MSG_HOLD_DOCUMENT), max(1, CAMERA_COUNTDOWN))]
 
         def step(n: int) -> None:
-            self._activity(MSG_HOLD_DOCUMENT.get(n, MSG_HOLD_STILL))
+            if n <= 0:
+                self._activity(MSG_HOLD_STILL)
+            else:
+                self._activity(MSG_HOLD_DOCUMENT.get(n, first))
 
         async def take() -> ScanImage:
             track = self._open_camera(MSG_NO_SCAN_SOURCE)

@@ -128,8 +128,9 @@ async def capture_still(
     frame_timeout_s: float = FRAME_TIMEOUT_S,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> StillImage:
-    """Count down (``on_step(n)`` for n = countdown … 1, ``step_s`` apart), then keep
-    the sharpest of ``best_of`` frames of ``track`` and encode it.
+    """Count down (``on_step(n)`` for n = countdown … 1, ``step_s`` apart, then
+    ``on_step(0)`` as the photo is taken), keep the sharpest of ``best_of`` frames
+    of ``track`` and encode it.
 
     ``track`` is the caller's own relay subscription and is stopped here.
     Raises :class:`DeviceError` when the camera stops or gives no frame.
@@ -141,6 +142,8 @@ async def capture_still(
             if on_step is not None:
                 on_step(n)
             await sleep(step_s)
+        if on_step is not None:
+            on_step(0)
         frames = [await _next_frame(track, frame_timeout_s) for _ in range(max(1, best_of))]
         chosen = await asyncio.to_thread(best_frame, frames)
         return await asyncio.to_thread(frame_to_jpeg, chosen, colour=colour)

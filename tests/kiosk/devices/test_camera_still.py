@@ -142,7 +142,7 @@ async def test_capture_counts_down_then_keeps_the_sharp_frame() -> None:
         ),
         5.0,
     )
-    assert steps == [3, 2, 1]
+    assert steps == [3, 2, 1, 0]
     image = open_jpeg(still.data)
     assert image.mode == "L"
     # The sharp page was kept, not the blurred one the hand gave first.

@@ -326,7 +326,7 @@ async def test_an_unavailable_scanner_falls_back_to_a_photo_from_the_booth_camer
         assert [bd.MSG_HOLD_DOCUMENT[n] for n in (3, 2, 1)] == [
             line for line in lines if line in bd.MSG_HOLD_DOCUMENT.values()
         ][-3:]
-        assert lines[-1] == bd.MSG_PHOTO_TAKEN
+        assert lines[-2:] == [bd.MSG_HOLD_STILL, bd.MSG_PHOTO_TAKEN]
     finally:
         media.close()
         await manager.stop()
