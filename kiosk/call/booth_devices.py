@@ -26,7 +26,6 @@ from aiortc.mediastreams import MediaStreamTrack
 from guichet.wire import DeviceKind
 from kiosk.call.device_channel import CardInfo, CodeInfo, ScanImage
 from kiosk.devices.base import DeviceError
-from kiosk.devices.camera_qr import CameraQrReader
 from kiosk.devices.camera_still import capture_still
 from kiosk.devices.config import Role
 from kiosk.devices.manager import DeviceManager
@@ -302,6 +301,13 @@ class BoothDeviceHandler:
         raise DeviceError("unavailable", MSG_NO_CODE_SOURCE)
 
     async def _code_from_camera(self) -> str:
+        try:
+            # zxing-cpp is loaded only when a code is asked for (and a booth
+            # installed without it still scans and prints).
+            from kiosk.devices.camera_qr import CameraQrReader
+        except ImportError as exc:
+            logger.error("QR codes from the camera need zxing-cpp: %s", exc)
+            raise DeviceError("unavailable", MSG_NO_CODE_SOURCE) from exc
         track = self._open_camera(MSG_NO_CODE_SOURCE)
         found: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
