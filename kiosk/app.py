@@ -201,6 +201,9 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
     def _show_consent(self, _state: Any, pending: bool) -> None:
         if pending:
             self._consent_modal.open(animation=False)
+            # The citizen can always hang up (or mute), question or not.
+            call = self.root.get_screen("call")
+            self._consent_modal.keep_reachable([call.ids.hangup_button, call.ids.mute_button])
         else:
             self._consent_modal.dismiss(animation=False)
 

@@ -689,8 +689,13 @@ class BoothController:
                 on_chat=self._chat_received,
                 on_state=self._peer_state,
             )
+            # The camera reads codes and photographs documents through its own
+            # relay subscription: the outgoing video keeps every frame.
             handler = BoothDeviceHandler(
-                self.devices, self.ask_consent, on_activity=self._set_device_activity
+                self.devices,
+                self.ask_consent,
+                on_activity=self._set_device_activity,
+                camera=media.subscribe_video,
             )
             peer.attach_devices(DeviceChannel(handler, peer.send_peer))
             self._peer = peer

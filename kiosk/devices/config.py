@@ -69,6 +69,16 @@ ROLE_LABELS_FR: dict[Role, str] = {
 }
 """Names of the roles in the reasons shown to agents, citizens and technicians."""
 
+_FR_VOWELS = frozenset("aeiouyàâäéèêëîïôöùûü")
+
+
+def pas_de_fr(noun: str) -> str:
+    """French "pas de <noun>", elided before a vowel: "pas d'imprimante A4"."""
+    # No role label starts with an "h", so no aspirated-h exception is needed.
+    if noun[:1].lower() in _FR_VOWELS:
+        return f"pas d'{noun}"
+    return f"pas de {noun}"
+
 
 class _Strict(BaseModel):
     # Unknown keys are refused so that a typo in the booth TOML shows up at start.

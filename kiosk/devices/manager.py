@@ -37,11 +37,13 @@ from kiosk.devices.config import (
     ReceiptPrinterConfig,
     Role,
     SerialDeviceConfig,
+    pas_de_fr,
 )
 from kiosk.devices.hotplug import HotplugEvent, HotplugWatcher, rules_from_config
 from kiosk.devices.receipt_printer import UNPLUGGED_REASON as RECEIPT_UNPLUGGED_REASON
 from kiosk.devices.receipt_printer import Receipt, ReceiptPrinter
 from kiosk.devices.scanner import Scanner, ScanResult
+from kiosk.devices.scanner_options import ScanMode
 from kiosk.devices.serial_card_reader import SerialCardReader
 from kiosk.devices.smartcard_reader import SmartCardReader
 from kiosk.devices.transport import SerialTransport, TcpTransport, Transport, TransportClosed
@@ -190,6 +192,13 @@ class DeviceManager:
     def status(self, role: Role | str) -> DeviceStatus | None:
         """The status of ``role``, None when the booth has no such device."""
         return self.statuses.get(Role(role))
+
+    def usable(self, role: Role | str) -> bool:
+        """True when ``role`` is configured and its last status is not UNAVAILABLE.
+
+        A hint for choosing between devices (a job still checks again)."""
+        status = self.statuses.get(Role(role))
+        return status is not None and status.state is not DeviceState.UNAVAILABLE
 
     # ------------------------------------------------------------------ hotplug
 
@@ -520,7 +529,9 @@ class DeviceManager:
     def _slot_for_job(self, role: Role) -> _Slot:
         slot = self._slots.get(role)
         if slot is None:
-            raise DeviceError("not_configured", f"pas de {ROLE_LABELS_FR[role]} sur cette borne")
+            raise DeviceError(
+                "not_configured", f"{pas_de_fr(ROLE_LABELS_FR[role])} sur cette borne"
+            )
         return slot
 
     async def _ensure_usable(self, slot: _Slot) -> None:
@@ -606,11 +617,16 @@ class DeviceManager:
 
         return await self._job(role, "lecture de la carte", run)
 
-    async def scan(self) -> ScanResult:
-        """Scan one page into memory."""
+    async def scan(self, *, dpi: int | None = None, colour: bool | None = None) -> ScanResult:
+        """Scan one page into memory.
+
+        ``dpi`` and ``colour`` are the agent's choice for this page; None keeps
+        the booth's ``[devices.scanner]`` value.
+        """
+        mode: ScanMode | None = None if colour is None else ("color" if colour else "gray")
 
         async def run(driver: Scanner) -> ScanResult:
-            return await driver.scan()
+            return await driver.scan(dpi=dpi, mode=mode)
 
         return await self._job(Role.SCANNER, "numérisation", run)
 

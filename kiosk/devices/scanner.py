@@ -18,7 +18,7 @@ import io
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kiosk.devices.base import DeviceError, DeviceState, DeviceStatus, StatusListener, notify
@@ -210,17 +210,19 @@ class Scanner:
                 code, reason = "no_device", f"Impossible d'ouvrir le scanner « {name} »."
             raise DeviceError(code, reason) from exc
 
-    def _scan_blocking(self, progress: Callable[[float], None]) -> ScanResult:
+    def _scan_blocking(
+        self, progress: Callable[[float], None], settings: ScanSettings
+    ) -> ScanResult:
         sane = _sane()
         name, _details = self._resolve_name()
         dev = self._open(name)
         try:
             try:
                 # Mode first: backends reload their other options when it changes.
-                first = sane_options(self.settings, _available_options(dev))
+                first = sane_options(settings, _available_options(dev))
                 if "mode" in first:
                     _set_option(dev, "mode", first["mode"])
-                for option, value in sane_options(self.settings, _available_options(dev)).items():
+                for option, value in sane_options(settings, _available_options(dev)).items():
                     if option != "mode":
                         _set_option(dev, option, value)
                 dev.start()
@@ -243,7 +245,7 @@ class Scanner:
             except AttributeError as exc:
                 # python-sane reports an unknown or inactive option this way.
                 raise DeviceError("invalid", f"Réglage refusé par le scanner : {exc}") from exc
-            dpi = round(float(getattr(dev, "resolution", self.settings.resolution_dpi)))
+            dpi = round(float(getattr(dev, "resolution", settings.resolution_dpi)))
         finally:
             try:
                 dev.close()
@@ -285,11 +287,26 @@ class Scanner:
             self._report(DeviceState.READY, details=details)
         return self._status
 
-    async def scan(self, progress: ProgressCallback | None = None) -> ScanResult:
+    async def scan(
+        self,
+        progress: ProgressCallback | None = None,
+        *,
+        dpi: int | None = None,
+        mode: ScanMode | None = None,
+    ) -> ScanResult:
         """Scan one page into memory; ``progress`` gets 0.0…1.0 on the event loop.
 
+        ``dpi`` and ``mode`` override the configured ones for this page only (the
+        agent's choice); the device then uses the nearest resolution it supports.
         Raises :class:`DeviceError` (the scanner then reports UNAVAILABLE).
         """
+        if dpi is not None and dpi <= 0:
+            raise DeviceError("bad_request", f"Résolution de numérisation invalide : {dpi} ppp.")
+        settings = replace(
+            self.settings,
+            resolution_dpi=self.settings.resolution_dpi if dpi is None else dpi,
+            mode=self.settings.mode if mode is None else mode,
+        )
         if self._busy.locked():
             raise DeviceError("busy", "Une numérisation est déjà en cours.")
         async with self._busy:
@@ -311,7 +328,7 @@ class Scanner:
             try:
                 # If the awaiting task is cancelled the thread still finishes the page
                 # (sane_read cannot be interrupted safely); its result is dropped.
-                result = await asyncio.to_thread(self._scan_blocking, from_thread)
+                result = await asyncio.to_thread(self._scan_blocking, from_thread, settings)
             except DeviceError as exc:
                 raise self._fail(exc) from exc
             except asyncio.CancelledError:

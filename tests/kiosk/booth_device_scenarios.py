@@ -136,3 +136,61 @@ async def _in_call(
     # A question left unanswered is withdrawn when the call ends.
     send_request(call, "r4", kind="read_card")
     await booth.wait_text(CARD_QUESTION_FR)
+
+
+SCAN_QUESTION_FR = "L'agent demande à numériser votre document. Êtes-vous d'accord ?"
+COUNTDOWN_FR = "Tenez votre document devant la caméra : photo dans {n}…"
+
+
+async def camera_scan_and_hangup_under_consent(ctx: dict[str, object]) -> None:
+    """No scanner: the camera takes the page after a countdown; then, with a question
+    on screen, the citizen can still see and tap the hang-up button, which ends the call."""
+    settings = harness_settings(booth_settings_ctx(ctx), devices={})
+    async with BoothHarness(settings) as booth:
+        await booth.wait_for(lambda: booth.controller.services, what="catalogue")
+        await booth.tap("start_button")
+        await booth.wait_screen("choose")
+        await booth.tap("service_caf")
+        await booth.wait_screen("waiting")
+        console = await agent_console(server_from_ctx(ctx))
+        call = await answer_next(console)
+        try:
+            await booth.wait_screen("call")
+            await booth.wait_for(lambda: booth.controller.call_status == "connected", what="up")
+            await booth.wait_for(lambda: call.peer.channel_open.is_set(), what="data channel")
+
+            # A scan without a scanner: a photo from the booth camera, counted down.
+            send_request(call, "s1", kind="scan", dpi=300, colour=False)
+            await booth.wait_text(SCAN_QUESTION_FR)
+            await booth.tap("consent_yes")
+            await booth.wait_text(COUNTDOWN_FR.format(n=3))
+            await booth.wait_text(COUNTDOWN_FR.format(n=2))
+            await booth.frames(3)
+            booth.screenshot("14_camera_scan_countdown_fr")
+            result = await booth.wait_for(
+                lambda: report(call, "s1", wire.DeviceResult), timeout=15, what="s1 result"
+            )
+            assert isinstance(result.result, wire.ScanOutcome)
+            assert result.result.mime == "image/jpeg"
+            assert (result.result.width, result.result.height) == (640, 480)
+            assert 1 <= result.result.dpi < 300  # an estimate, not the 300 asked for
+            await booth.wait_text("Photo prise.")
+
+            # A question on screen never hides nor blocks the hang-up button.
+            send_request(call, "c1", kind="read_code")
+            await booth.wait_text(CODE_QUESTION_FR)
+            await booth.frames(3)
+            booth.screenshot("15_consent_keeps_hangup_fr")
+            hangup = booth.find("hangup_button")
+            modal = booth.find("consent_yes").parent.parent.parent
+            hx, hy = hangup.to_window(*hangup.center)
+            assert not modal.collide_point(hx, hy), "the consent modal covers the hang-up button"
+            await booth.tap("hangup_button")
+            await booth.wait_screen("goodbye")
+            ended = await call.console.next("call_ended")
+            assert ended["reason"] == "booth_hangup"
+            assert report(call, "c1", wire.DeviceResult) is None
+            assert booth.controller.consent_request is None
+            assert CODE_QUESTION_FR not in booth.all_text()
+        finally:
+            await call.close()

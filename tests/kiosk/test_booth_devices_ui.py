@@ -15,3 +15,11 @@ def test_card_read_with_consent_receipt_printed_and_refusal_reported(
     switchboard: RunningServer,
 ) -> None:
     run_scenario("booth_device_scenarios:card_receipt_and_refusal", server_ctx(switchboard))
+
+
+def test_camera_scan_without_scanner_and_hangup_reachable_under_the_consent_modal(
+    switchboard: RunningServer,
+) -> None:
+    run_scenario(
+        "booth_device_scenarios:camera_scan_and_hangup_under_consent", server_ctx(switchboard)
+    )

@@ -229,3 +229,104 @@ async def test_a_faulty_progress_callback_does_not_break_the_scan() -> None:
     result = await scanner.scan(progress=explode)
     assert result.height == expected_pixels(A4_HEIGHT_MM, 50)
     assert scanner.status.state is DeviceState.READY
+
+
+async def test_the_agents_dpi_and_gray_choice_override_the_booth_config_for_one_page() -> None:
+    scanner = Scanner("test:0", resolution_dpi=75, mode="color", on_status=lambda _s: None)
+    gray = await scanner.scan(dpi=150, mode="gray")
+    assert gray.dpi == 150
+    image = _open_png(gray.data)
+    assert image.mode == "L"
+    assert image.size == (expected_pixels(A4_WIDTH_MM, 150), expected_pixels(A4_HEIGHT_MM, 150))
+    # The next page without a choice is the booth's own setting again.
+    again = await scanner.scan()
+    assert again.dpi == 75
+    assert _open_png(again.data).mode == "RGB"
+
+
+async def test_a_resolution_the_device_lacks_gives_the_nearest_one() -> None:
+    import sane
+
+    dev = sane.open("test:1")
+    try:
+        low, high, _quant = next(o[8] for o in dev.get_options() if o[1] == "resolution")
+    finally:
+        dev.close()
+    scanner = Scanner("test:1", resolution_dpi=150, on_status=lambda _s: None)
+    result = await scanner.scan(dpi=int(high) + 600, mode="gray")
+    assert result.dpi == round(high)
+    with pytest.raises(DeviceError) as caught:
+        await scanner.scan(dpi=0)
+    assert caught.value.code == "bad_request"
+    assert low >= 1
+
+
+async def test_a_300_dpi_gray_request_from_the_agent_reaches_the_scanner() -> None:
+    """Console → BoothDeviceHandler → DeviceManager → SANE, with the booth set to 150 colour."""
+    from guichet.wire import DeviceKind
+    from kiosk.call.booth_devices import BoothDeviceHandler
+    from kiosk.devices.config import DevicesConfig, Role
+    from kiosk.devices.manager import DeviceManager
+
+    manager = DeviceManager(
+        DevicesConfig.model_validate({"scanner": {"device": "test:0", "dpi": 150}}),
+        hotplug=False,
+    )
+    await manager.start()
+    try:
+
+        async def yes(_kind: DeviceKind) -> bool:
+            return True
+
+        handler = BoothDeviceHandler(manager, yes)
+        page = await handler.scan(300, False)
+        assert page.dpi == 300
+        image = _open_png(page.data)
+        assert image.mode == "L"
+        assert image.size == (
+            expected_pixels(A4_WIDTH_MM, 300),
+            expected_pixels(A4_HEIGHT_MM, 300),
+        )
+        assert manager.statuses[Role.SCANNER].details.get("last_dpi") == "300"
+    finally:
+        await manager.stop()
+
+
+async def test_an_unavailable_scanner_falls_back_to_a_photo_from_the_booth_camera(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from guichet.wire import DeviceKind
+    from kiosk.call import booth_devices as bd
+    from kiosk.call.media import make_media
+    from kiosk.devices.config import DevicesConfig
+    from kiosk.devices.manager import DeviceManager
+
+    monkeypatch.setattr(bd, "CAMERA_COUNTDOWN_STEP_S", 0.01)
+    manager = DeviceManager(
+        DevicesConfig.model_validate({"scanner": {"device": "test:9"}}), hotplug=False
+    )
+    media = make_media(True)
+    await manager.start()
+    try:
+
+        async def yes(_kind: DeviceKind) -> bool:
+            return True
+
+        lines: list[str] = []
+        handler = bd.BoothDeviceHandler(
+            manager, yes, on_activity=lines.append, camera=media.subscribe_video
+        )
+        page = await asyncio.wait_for(handler.scan(300, True), 20.0)
+        assert page.mime == "image/jpeg"
+        image = _open_png(page.data)
+        assert image.format == "JPEG"
+        assert image.mode == "RGB"
+        assert (page.width, page.height) == image.size == (640, 480)
+        assert 1 <= page.dpi < 300  # an estimate, not the 300 asked for
+        assert [bd.MSG_HOLD_DOCUMENT[n] for n in (3, 2, 1)] == [
+            line for line in lines if line in bd.MSG_HOLD_DOCUMENT.values()
+        ][-3:]
+        assert lines[-2:] == [bd.MSG_HOLD_STILL, bd.MSG_PHOTO_TAKEN]
+    finally:
+        media.close()
+        await manager.stop()
