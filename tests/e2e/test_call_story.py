@@ -288,14 +288,11 @@ async def test_agent_prints_reads_the_card_and_scans_on_the_real_booth_periphera
                 assert list(scanned.size) == natural
                 assert scanned.mode == "RGB"
                 dpi = round(scanned.info["dpi"][0]) if "dpi" in scanned.info else None
-            # The booth's handler does not pass the agent's resolution to the scanner
-            # yet (it scans at its own [devices.scanner] dpi); once it does, this
-            # becomes dpi == 300 and the A4 pixel size at 300 dpi.
-            assert dpi in (BOOTH_SCAN_DPI, 300), dpi
-            # Whatever the resolution, it is a whole A4 page at that resolution.
+            # The agent's 300 dpi wins over the booth's own 150: a whole A4 page at 300 dpi.
+            assert dpi == 300, dpi
             assert natural == [
-                expected_pixels(A4_WIDTH_MM, dpi),
-                expected_pixels(A4_HEIGHT_MM, dpi),
+                expected_pixels(A4_WIDTH_MM, 300),
+                expected_pixels(A4_HEIGHT_MM, 300),
             ]
             await expect(log).to_contain_text(f"{dpi} ppp")
             await _wait_step(progress, "scanned", booth)
