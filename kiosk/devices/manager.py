@@ -520,7 +520,7 @@ class DeviceManager:
     def _slot_for_job(self, role: Role) -> _Slot:
         slot = self._slots.get(role)
         if slot is None:
-            raise DeviceError("not_configured", f"pas de {ROLE_LABELS_FR[role]} sur cette borne")
+            raise DeviceError("not_configured", f"{_pas_de(ROLE_LABELS_FR[role])} sur cette borne")
         return slot
 
     async def _ensure_usable(self, slot: _Slot) -> None:
@@ -689,6 +689,11 @@ class _StatusSink:
 
     def __call__(self, status: DeviceStatus) -> None:
         self.manager._driver_status(self, status)
+
+
+def _pas_de(label: str) -> str:
+    """"pas de scanner", "pas d'imprimante A4": French elides "de" before a vowel."""
+    return f"pas d'{label}" if label[:1].lower() in "aeiouyàâéèêëîïôûü" else f"pas de {label}"
 
 
 def _has_tcp(slot: _Slot) -> bool:

@@ -204,8 +204,8 @@ async def test_manager_jobs_on_missing_roles_raise_plain_french_reasons() -> Non
     manager = DeviceManager(DevicesConfig())
     await manager.start()
     cases = [
-        (manager.print_receipt(Receipt("x")), "pas de imprimante de reçus sur cette borne"),
-        (manager.print_pdf(b"%PDF-1.4", "doc"), "pas de imprimante A4 sur cette borne"),
+        (manager.print_receipt(Receipt("x")), "pas d'imprimante de reçus sur cette borne"),
+        (manager.print_pdf(b"%PDF-1.4", "doc"), "pas d'imprimante A4 sur cette borne"),
         (manager.read_card(1.0), "pas de lecteur de cartes sur cette borne"),
         (manager.scan(), "pas de scanner sur cette borne"),
         (manager.next_code(1.0), "pas de lecteur de codes sur cette borne"),
