@@ -147,6 +147,8 @@ class Scanner:
         self._on_status = on_status
         self._status = DeviceStatus(role=role, kind=KIND, state=DeviceState.UNKNOWN)
         self._busy = asyncio.Lock()
+        self._scanning: Any = None
+        """The SANE handle of the scan in progress, so a cancelled job can stop it."""
 
     @property
     def status(self) -> DeviceStatus:
@@ -214,6 +216,7 @@ class Scanner:
         sane = _sane()
         name, _details = self._resolve_name()
         dev = self._open(name)
+        self._scanning = dev
         try:
             try:
                 # Mode first: backends reload their other options when it changes.
@@ -245,6 +248,7 @@ class Scanner:
                 raise DeviceError("invalid", f"Réglage refusé par le scanner : {exc}") from exc
             dpi = round(float(getattr(dev, "resolution", self.settings.resolution_dpi)))
         finally:
+            self._scanning = None
             try:
                 dev.close()
             except Exception:
@@ -267,6 +271,15 @@ class Scanner:
             height=int(height),
             dpi=dpi,
         )
+
+    def _cancel_scan(self) -> None:
+        dev = self._scanning
+        if dev is None:
+            return
+        try:
+            dev.cancel()
+        except Exception:
+            log.debug("cancelling the scan on %s failed", self.device_name, exc_info=True)
 
     # -- public API ------------------------------------------------------------
 
@@ -309,12 +322,16 @@ class Scanner:
 
             self._report(DeviceState.BUSY, details={"device": self.device_name or "(auto)"})
             try:
-                # If the awaiting task is cancelled the thread still finishes the page
-                # (sane_read cannot be interrupted safely); its result is dropped.
+                # If the awaiting task is cancelled, sane_cancel stops the thread's
+                # read (see below); whatever it read is dropped.
                 result = await asyncio.to_thread(self._scan_blocking, from_thread)
             except DeviceError as exc:
                 raise self._fail(exc) from exc
             except asyncio.CancelledError:
+                # The job was dropped (session ended, scanner unplugged): ask SANE to
+                # stop reading, so the thread ends and closes the device now rather
+                # than after the whole page. sane_cancel may be called from any thread.
+                self._cancel_scan()
                 self._report(DeviceState.READY)
                 raise
             except Exception as exc:
