@@ -5,6 +5,9 @@ A :class:`HotplugWatcher` listens to udev through pyudev, on the asyncio loop
 udev events into :class:`HotplugEvent` for the roles whose ``usb = "vvvv:pppp"``
 matches the device's vendor and product IDs. Devices already present at start
 are reported as ``add`` too, so a USB-only role works when plugged before boot.
+Serial roles follow their ``tty`` node (``usbmisc`` for a ``/dev/usb/lpN`` receipt
+printer); the A4 printer, scanner and smart-card reader follow the USB device
+itself (``usb``), whose events only mean "gone" or "back".
 
 Matching is pure (:func:`match_role`), tested on plain dicts; the IDs come from
 the device's udev properties (``ID_VENDOR_ID``/``ID_MODEL_ID``, set by udev's

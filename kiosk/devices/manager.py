@@ -720,7 +720,7 @@ class _StatusSink:
 
 
 def _pas_de(label: str) -> str:
-    """ "pas de scanner", "pas d'imprimante A4": French elides "de" before a vowel."""
+    """Say "pas de scanner" but "pas d'imprimante A4": "de" elides before a vowel."""
     return f"pas d'{label}" if label[:1].lower() in "aeiouyàâéèêëîïôûü" else f"pas de {label}"
 
 
