@@ -29,6 +29,7 @@ import pytest
 from pydantic import ValidationError
 from umockdev_support import UNDER_UMOCKDEV, run_module_under_umockdev
 
+from kiosk.devices import transport
 from kiosk.devices.config import DevicesConfig, Role
 from kiosk.devices.hotplug import HotplugRule, rules_from_config
 from kiosk.devices.transport import TransportClosed, UsbLpTransport
@@ -116,6 +117,25 @@ async def test_usblp_transport_reads_answers_and_times_out_without_blocking_the_
         beat.cancel()
         await port.close()
         await port.close()
+
+
+async def test_usblp_write_to_a_printer_that_stops_taking_data_fails_instead_of_hanging(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(transport, "USBLP_WRITE_STALL_S", 0.2)
+    device_side, booth_side = pty.openpty()
+    tty.setraw(device_side)
+    tty.setraw(booth_side)
+    port = UsbLpTransport(os.ttyname(booth_side))
+    try:
+        # Nobody reads the device side: the buffer fills up and the write stalls.
+        async with asyncio.timeout(5):
+            with pytest.raises(TransportClosed, match=r"no write progress for 0\.2 s"):
+                await port.write(b"\x00" * 1_000_000)
+    finally:
+        await port.close()
+        os.close(device_side)
+        os.close(booth_side)
 
 
 def test_missing_usblp_node_is_a_clear_error() -> None:
