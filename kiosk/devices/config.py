@@ -6,17 +6,21 @@ Serial devices are found either by a fixed path (``path``) or, for USB devices
 that may be replugged under another name, by ``usb = "vvvv:pppp"`` (vendor and
 product IDs): the hotplug watcher then gives the manager the device node when
 the device appears. Both may be set: the path is tried at start, the IDs follow
-the device afterwards.
+the device afterwards. A receipt printer of the USB printer class is opened at
+its ``/dev/usb/lpN`` node (Linux ``usblp``). The A4 printer, the scanner and the
+smart-card reader take ``usb`` IDs too: they keep their CUPS queue, SANE name or
+PC/SC reader, and hotplug tells the manager when the USB device goes or comes back.
 
 Example::
 
     [devices.receipt_printer]
-    path = "/dev/ttyUSB0"      # or tcp = "192.0.2.10:9100", or usb = "0416:5011"
-    baudrate = 19200
+    path = "/dev/ttyUSB0"      # or tcp = "192.0.2.10:9100", or usb = "0416:5011",
+    baudrate = 19200           # or path = "/dev/usb/lp0" (USB printer class)
 
     [devices.a4_printer]
     queue = "Guichet_A4"
     server = "127.0.0.1:631"
+    usb = "04f9:0042"          # optional: unplug/replug followed by hotplug
 
     [devices.card_reader]
     usb = "072f:90cc"
@@ -32,12 +36,14 @@ Example::
 
     [devices.smart_card]
     reader = "ACS ACR122"
+    usb = "072f:2200"
 """
 
 from __future__ import annotations
 
 import re
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -45,6 +51,11 @@ from kiosk.devices.scanner_options import ImageFormat, ScanMode, ScanSource
 
 DEFAULT_BAUDRATE = 9600
 USB_ID_PATTERN = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{4}$")
+USBLP_PREFIX = "/dev/usb/"
+"""Nodes of USB printer-class devices (Linux ``usblp``); kept equal to transport.USBLP_PREFIX."""
+USBLP_PATTERN = re.compile(r"^/dev/usb/lp\d{1,3}$")
+USBLP_SUBSYSTEM = "usbmisc"
+"""udev subsystem of ``/dev/usb/lp*`` nodes."""
 TCP_PATTERN = re.compile(r"^(?P<host>[^\s:]+|\[[0-9a-fA-F:]+\]):(?P<port>\d{1,5})$")
 
 
@@ -85,16 +96,11 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class SerialDeviceConfig(_Strict):
-    """A device on a serial port, by fixed path and/or by USB IDs for hotplug."""
+class UsbIdsConfig(_Strict):
+    """A device hotplug can follow by its USB vendor and product IDs."""
 
-    path: str | None = None
-    """Device node or pyserial URL (``/dev/ttyUSB0``, ``/dev/serial/by-id/...``)."""
-    baudrate: int = Field(default=DEFAULT_BAUDRATE, gt=0)
     usb: str | None = None
     """``vendor:product`` in hex (``lsusb`` shows it): follow the device when replugged."""
-    subsystem: str = "tty"
-    """udev subsystem of the device node the driver opens (``tty`` for serial)."""
 
     @field_validator("usb")
     @classmethod
@@ -114,6 +120,33 @@ class SerialDeviceConfig(_Strict):
         vendor, product = self.usb.split(":")
         return vendor, product
 
+    @property
+    def hotplug_subsystem(self) -> str:
+        """udev subsystem of the device hotplug matches: the USB device itself."""
+        return "usb"
+
+
+class SerialDeviceConfig(UsbIdsConfig):
+    """A device on a serial port, by fixed path and/or by USB IDs for hotplug."""
+
+    path: str | None = None
+    """Device node or pyserial URL (``/dev/ttyUSB0``, ``/dev/serial/by-id/...``)."""
+    baudrate: int = Field(default=DEFAULT_BAUDRATE, gt=0)
+    subsystem: str = "tty"
+    """udev subsystem of the device node the driver opens (``tty`` for serial)."""
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, v: str | None) -> str | None:
+        if v is not None and v.startswith(USBLP_PREFIX):
+            raise ValueError(f"{v} is a USB printer node: only the receipt printer takes one")
+        return v
+
+    @property
+    def hotplug_subsystem(self) -> str:
+        """udev subsystem of the node the driver opens (``tty``, ``usbmisc`` for usblp)."""
+        return self.subsystem
+
     @model_validator(mode="after")
     def _somewhere(self) -> SerialDeviceConfig:
         if not self._has_address():
@@ -128,7 +161,29 @@ class SerialDeviceConfig(_Strict):
 
 
 class ReceiptPrinterConfig(SerialDeviceConfig):
-    """An ESC/POS receipt printer: serial/USB-serial, or on the network (port 9100)."""
+    """An ESC/POS receipt printer: serial/USB-serial, USB printer class, or network (9100)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _usblp_subsystem(cls, data: Any) -> Any:
+        # A /dev/usb/lp* node belongs to udev's usbmisc subsystem, not tty: follow it there.
+        if isinstance(data, dict) and "subsystem" not in data:
+            path = data.get("path")
+            if isinstance(path, str) and path.startswith(USBLP_PREFIX):
+                return {**data, "subsystem": USBLP_SUBSYSTEM}
+        return data
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, v: str | None) -> str | None:
+        if v is not None and v.startswith(USBLP_PREFIX) and not USBLP_PATTERN.match(v):
+            raise ValueError("a USB printer node must be /dev/usb/lpN (e.g. /dev/usb/lp0)")
+        return v
+
+    @property
+    def usblp(self) -> bool:
+        """The path is a USB printer-class node (``/dev/usb/lp0``), not a serial port."""
+        return self.path is not None and self.path.startswith(USBLP_PREFIX)
 
     tcp: str | None = None
     """``host:port`` of a network printer."""
@@ -159,7 +214,7 @@ class ReceiptPrinterConfig(SerialDeviceConfig):
         return ", tcp"
 
 
-class A4PrinterConfig(_Strict):
+class A4PrinterConfig(UsbIdsConfig):
     """A CUPS queue for A4 documents."""
 
     queue: str = Field(min_length=1)
@@ -167,7 +222,7 @@ class A4PrinterConfig(_Strict):
     """CUPS server ``host:port``; None: ``$CUPS_SERVER`` or localhost:631."""
 
 
-class ScannerConfig(_Strict):
+class ScannerConfig(UsbIdsConfig):
     """A SANE scanner."""
 
     device: str | None = None
@@ -178,7 +233,7 @@ class ScannerConfig(_Strict):
     image_format: ImageFormat = "png"
 
 
-class SmartCardConfig(_Strict):
+class SmartCardConfig(UsbIdsConfig):
     """A PC/SC smart-card reader."""
 
     reader: str | None = None
@@ -205,5 +260,14 @@ class DevicesConfig(_Strict):
         for role in (Role.RECEIPT_PRINTER, Role.CARD_READER, Role.BARCODE_READER):
             cfg = getattr(self, role.value)
             if cfg is not None:
+                result[role] = cfg
+        return result
+
+    def usb_roles(self) -> dict[Role, UsbIdsConfig]:
+        """Roles whose device is followed by its USB IDs (``usb = "vvvv:pppp"``)."""
+        result: dict[Role, UsbIdsConfig] = {}
+        for role in Role:
+            cfg = getattr(self, role.value)
+            if cfg is not None and cfg.usb_ids is not None:
                 result[role] = cfg
         return result

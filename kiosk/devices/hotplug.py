@@ -5,6 +5,9 @@ A :class:`HotplugWatcher` listens to udev through pyudev, on the asyncio loop
 udev events into :class:`HotplugEvent` for the roles whose ``usb = "vvvv:pppp"``
 matches the device's vendor and product IDs. Devices already present at start
 are reported as ``add`` too, so a USB-only role works when plugged before boot.
+Serial roles follow their ``tty`` node (``usbmisc`` for a ``/dev/usb/lpN`` receipt
+printer); the A4 printer, scanner and smart-card reader follow the USB device
+itself (``usb``), whose events only mean "gone" or "back".
 
 Matching is pure (:func:`match_role`), tested on plain dicts; the IDs come from
 the device's udev properties (``ID_VENDOR_ID``/``ID_MODEL_ID``, set by udev's
@@ -49,12 +52,18 @@ class HotplugEvent:
 
 
 def rules_from_config(config: DevicesConfig) -> list[HotplugRule]:
-    """One rule per serial role that has ``usb`` IDs."""
+    """One rule per role that has ``usb`` IDs.
+
+    Serial roles follow their tty (or usblp) node; the A4 printer, the scanner and
+    the smart-card reader follow the USB device itself (subsystem ``usb``), whose
+    node is ``/dev/bus/usb/BBB/DDD``: their drivers reach it through CUPS, SANE or
+    pcscd, so the event only says "gone" or "back".
+    """
     rules: list[HotplugRule] = []
-    for role, cfg in config.serial_roles().items():
+    for role, cfg in config.usb_roles().items():
         ids = cfg.usb_ids
         if ids is not None:
-            rules.append(HotplugRule(role, ids[0], ids[1], cfg.subsystem))
+            rules.append(HotplugRule(role, ids[0], ids[1], cfg.hotplug_subsystem))
     return rules
 
 
@@ -77,9 +86,9 @@ def match_role(
 
 
 def _ancestor_ids(device: Any) -> list[tuple[str, str]]:
-    """USB vendor/product IDs of the device's ancestors (sysfs attributes)."""
+    """USB vendor/product IDs of the device itself and its ancestors (sysfs attributes)."""
     found: list[tuple[str, str]] = []
-    for parent in device.ancestors:
+    for parent in (device, *device.ancestors):
         try:
             vendor = parent.attributes.asstring("idVendor")
             product = parent.attributes.asstring("idProduct")

@@ -46,7 +46,14 @@ from kiosk.devices.scanner import Scanner, ScanResult
 from kiosk.devices.scanner_options import ScanMode
 from kiosk.devices.serial_card_reader import SerialCardReader
 from kiosk.devices.smartcard_reader import SmartCardReader
-from kiosk.devices.transport import SerialTransport, TcpTransport, Transport, TransportClosed
+from kiosk.devices.transport import (
+    SerialTransport,
+    TcpTransport,
+    Transport,
+    TransportClosed,
+    UsbLpTransport,
+    is_usblp_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +222,8 @@ class DeviceManager:
             self._watcher = None
             for rule in rules:
                 slot = self._slots[rule.role]
-                if slot.devnode is None and getattr(slot.config, "path", None) is None:
+                serial = isinstance(slot.config, SerialDeviceConfig)
+                if serial and slot.devnode is None and slot.config.path is None:
                     self._set(slot, DeviceState.UNAVAILABLE, "détection USB indisponible")
             return
         self._event_task = asyncio.create_task(self._consume_events(), name="devices-hotplug")
@@ -233,16 +241,34 @@ class DeviceManager:
                 log.exception("%s: hotplug %s failed", event.role, event.action)
 
     async def device_added(self, role: Role | str, devnode: str) -> None:
-        """The device of ``role`` appeared at ``devnode``: (re)open it there."""
+        """The device of ``role`` appeared at ``devnode``: (re)open or re-probe it now.
+
+        Serial roles open the new node; the A4 printer, scanner and smart-card
+        reader get a new driver whose first probe runs at once (not after the
+        probe interval), so the role is READY as soon as CUPS, SANE or pcscd see
+        the device again.
+        """
         slot = self._slots.get(Role(role))
         if slot is None:
             return
+        serial = isinstance(slot.config, SerialDeviceConfig)
+        if not slot.removed and slot.driver is not None:
+            # Seen at start-up enumeration (or a udev "change") while the driver
+            # already works: re-opening would break a job in progress for nothing.
+            if serial and self._serial_path(slot) == devnode:
+                return
+            if not serial:
+                await self._probe(slot)
+                return
         log.info("%s: plugged in at %s", slot.role, devnode)
         await self._stop_driver(slot)
         slot.devnode = devnode
         slot.removed = False
         # Forget "waiting"/"unplugged" until the new driver says how it is.
-        self._set(slot, DeviceState.UNKNOWN, f"{slot.label} : ouverture de {devnode}")
+        if serial:
+            self._set(slot, DeviceState.UNKNOWN, f"{slot.label} : ouverture de {devnode}")
+        else:
+            self._set(slot, DeviceState.UNKNOWN, f"{slot.label} : vérification après branchement")
         await self._start_role(slot)
 
     async def device_removed(self, role: Role | str, devnode: str = "") -> None:
@@ -313,6 +339,8 @@ class DeviceManager:
         """Open the role's wire; raises TransportClosed while the device is absent."""
         cfg: SerialDeviceConfig = slot.config
         path = self._serial_path(slot)
+        if path is not None and is_usblp_path(path):
+            return await asyncio.to_thread(UsbLpTransport, path)
         if path is not None:
             # pyserial opens and configures the port synchronously: off the loop.
             return await asyncio.to_thread(SerialTransport, path, cfg.baudrate)

@@ -1,4 +1,4 @@
-"""Receipt printer (ESC/POS) over any byte transport: serial, pty or TCP 9100.
+"""Receipt printer (ESC/POS) over any byte transport: serial, pty, TCP 9100 or usblp.
 
 python-escpos builds the bytes (its printer logic only needs ``_raw``), this
 driver writes them through the async :class:`~kiosk.devices.transport.Transport`

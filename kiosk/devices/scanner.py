@@ -13,6 +13,7 @@ instead of a stale one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import io
 import logging
@@ -40,6 +41,9 @@ JPEG_QUALITY = 85
 PNG_COMPRESS_LEVEL = 3
 """zlib level 3: a 300 dpi colour A4 page compresses several times faster than at
 the default level 6, for a file only slightly larger."""
+
+CANCEL_WAIT_S = 5.0
+"""Longest a dropped scan job waits for its thread to stop reading and close the device."""
 
 _INIT_LOCK = threading.Lock()
 _sane_module: Any = None
@@ -147,6 +151,10 @@ class Scanner:
         self._on_status = on_status
         self._status = DeviceStatus(role=role, kind=KIND, state=DeviceState.UNKNOWN)
         self._busy = asyncio.Lock()
+        self._scanning: Any = None
+        """The SANE handle of the scan in progress, so a cancelled job can stop it."""
+        self._stop_scan = threading.Event()
+        """Set when the job was dropped: the scan thread gives up at its next step."""
 
     @property
     def status(self) -> DeviceStatus:
@@ -216,8 +224,10 @@ class Scanner:
         sane = _sane()
         name, _details = self._resolve_name()
         dev = self._open(name)
+        self._scanning = dev
         try:
             try:
+                self._check_stopped()
                 # Mode first: backends reload their other options when it changes.
                 first = sane_options(settings, _available_options(dev))
                 if "mode" in first:
@@ -225,6 +235,7 @@ class Scanner:
                 for option, value in sane_options(settings, _available_options(dev)).items():
                     if option != "mode":
                         _set_option(dev, option, value)
+                self._check_stopped()
                 dev.start()
 
                 def on_lines(done: int, total: int) -> None:
@@ -247,6 +258,7 @@ class Scanner:
                 raise DeviceError("invalid", f"Réglage refusé par le scanner : {exc}") from exc
             dpi = round(float(getattr(dev, "resolution", settings.resolution_dpi)))
         finally:
+            self._scanning = None
             try:
                 dev.close()
             except Exception:
@@ -269,6 +281,22 @@ class Scanner:
             height=int(height),
             dpi=dpi,
         )
+
+    def _check_stopped(self) -> None:
+        if self._stop_scan.is_set():
+            raise DeviceError("cancelled", "Numérisation annulée.")
+
+    def _cancel_scan(self) -> None:
+        # Event first, handle second: the thread sets the handle, then checks the
+        # event, so one of the two always catches the cancellation.
+        self._stop_scan.set()
+        dev = self._scanning
+        if dev is None:
+            return
+        try:
+            dev.cancel()
+        except Exception:
+            log.debug("cancelling the scan on %s failed", self.device_name, exc_info=True)
 
     # -- public API ------------------------------------------------------------
 
@@ -325,13 +353,25 @@ class Scanner:
                 loop.call_soon_threadsafe(tell, fraction)
 
             self._report(DeviceState.BUSY, details={"device": self.device_name or "(auto)"})
+            self._stop_scan.clear()
+            work = asyncio.ensure_future(
+                asyncio.to_thread(self._scan_blocking, from_thread, settings)
+            )
             try:
-                # If the awaiting task is cancelled the thread still finishes the page
-                # (sane_read cannot be interrupted safely); its result is dropped.
-                result = await asyncio.to_thread(self._scan_blocking, from_thread, settings)
+                # If the awaiting task is cancelled, sane_cancel stops the thread's
+                # read (see below); whatever it read is dropped.
+                result = await asyncio.shield(work)
             except DeviceError as exc:
                 raise self._fail(exc) from exc
             except asyncio.CancelledError:
+                # The job was dropped (session ended, scanner unplugged): ask SANE to
+                # stop reading, so the thread ends and closes the device now rather
+                # than after the whole page. sane_cancel may be called from any thread.
+                self._cancel_scan()
+                # Wait (briefly) for the thread to close the device, so whoever
+                # sees the job fail can open the scanner again at once.
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(work, CANCEL_WAIT_S)
                 self._report(DeviceState.READY)
                 raise
             except Exception as exc:

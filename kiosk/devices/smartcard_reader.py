@@ -56,6 +56,11 @@ def _pyscard() -> tuple[Any, Any]:
     return system, exceptions
 
 
+def _leave_card() -> int:
+    """``SCARD_LEAVE_CARD``: a presence check must not power the card down."""
+    return int(importlib.import_module("smartcard.scard").SCARD_LEAVE_CARD)
+
+
 def _close(connection: Any) -> None:
     """Disconnect and free the connection's PC/SC context, whatever state pcscd is in.
 
@@ -117,7 +122,9 @@ class SmartCardReader:
         reader = self._find_reader()
         connection = reader.createConnection()
         try:
-            connection.connect()
+            # Leave the card powered on disconnect: pyscard's default (unpower) would
+            # reset the card under a read running at the same time in another handle.
+            connection.connect(disposition=_leave_card())
             return str(reader), bytes(connection.getATR())
         except exceptions.NoCardException:
             return str(reader), None

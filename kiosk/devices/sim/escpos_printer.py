@@ -124,6 +124,13 @@ class SimulatedEscPosPrinter:
         log.info("simulated printer on %s", path)
         return path
 
+    async def attach(self, fd: int) -> None:
+        """Answer on the device side ``fd`` of a node made elsewhere (umockdev's
+        emulated ``/dev/usb/lp0``); :meth:`stop` closes it, like an unplug."""
+        os.set_blocking(fd, False)
+        self._master_fd, self._slave_fd = fd, None
+        asyncio.get_running_loop().add_reader(fd, self._on_pty_readable)
+
     async def start_tcp(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
         """Listen like a network printer (raw port 9100 style); return (host, port)."""
         self._server = await asyncio.start_server(self._serve_client, host, port)
