@@ -14,10 +14,14 @@ import contextlib
 import errno
 import os
 import select
+import termios
 from typing import Protocol
 
 import serial
 
+SERIAL_ERRORS = (serial.SerialException, OSError, termios.error, TypeError, AttributeError)
+"""What pyserial raises when the port vanished (``termios.error`` is not an OSError:
+``flush()``'s tcdrain on an unplugged or closed pty raises it)."""
 SERIAL_POLL_S = 0.05
 """How long one blocking serial read may wait, so close() is never stuck behind it."""
 USBLP_PREFIX = "/dev/usb/"
@@ -61,7 +65,7 @@ class SerialTransport:
     async def write(self, data: bytes) -> None:
         try:
             await asyncio.to_thread(self._write_all, data)
-        except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
+        except SERIAL_ERRORS as exc:
             raise TransportClosed(f"{self.description}: {exc}") from exc
 
     def _write_all(self, data: bytes) -> None:
@@ -74,14 +78,29 @@ class SerialTransport:
         async with self._lock:
             while True:
                 try:
-                    chunk: bytes = await asyncio.to_thread(self._port.read, max_bytes)
-                except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
+                    chunk = await asyncio.to_thread(self._read_some, max_bytes)
+                except SERIAL_ERRORS as exc:
                     raise TransportClosed(f"{self.description}: {exc}") from exc
                 if chunk or loop.time() >= deadline:
                     return chunk
 
+    def _read_some(self, max_bytes: int) -> bytes:
+        """What has arrived, up to ``max_bytes``: returns as soon as one byte is
+        there (a 1-byte status answer must not wait the whole poll period)."""
+        first: bytes = self._port.read(1)
+        if not first or max_bytes <= 1:
+            return first
+        try:
+            waiting = min(int(self._port.in_waiting), max_bytes - 1)
+        except SERIAL_ERRORS:
+            # Some ttys (umockdev's emulated ones) don't answer TIOCINQ: the rest
+            # comes with the next read; a port really gone fails that read.
+            waiting = 0
+        rest: bytes = self._port.read(waiting) if waiting > 0 else b""
+        return first + rest
+
     async def close(self) -> None:
-        with contextlib.suppress(serial.SerialException, OSError):
+        with contextlib.suppress(*SERIAL_ERRORS):
             await asyncio.to_thread(self._port.close)
 
 
