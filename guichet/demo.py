@@ -106,14 +106,24 @@ def _booth_token(data_dir: Path) -> Path:
     return token_file
 
 
-def _start_sim(data_dir: Path) -> tuple[Path, subprocess.Popen[bytes]]:
+def _start_sim(
+    data_dir: Path, vpcd_port: int | None = None
+) -> tuple[Path, subprocess.Popen[bytes]]:
     """Start ``guichet sim``; returns the booth TOML pointing at its ptys."""
     devices_file = data_dir / "devices.toml"
     devices_file.unlink(missing_ok=True)
     # stdin is inherited: "scan CODE", "card UID"... typed in the demo's terminal
     # reach the simulators.
     proc = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
-        [sys.executable, "-m", "guichet.cli", "sim", "--write-config", str(devices_file)],
+        [
+            sys.executable,
+            "-m",
+            "guichet.cli",
+            "sim",
+            "--write-config",
+            str(devices_file),
+            *(["--no-vpcd"] if vpcd_port is None else ["--vpcd", str(vpcd_port)]),
+        ],
         stdout=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + SIM_START_TIMEOUT_S

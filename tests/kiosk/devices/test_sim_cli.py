@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
 import sys
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,8 @@ from kiosk.devices import barcode_reader
 from kiosk.devices.barcode_reader import BarcodeReader
 from kiosk.devices.base import DeviceState, DeviceStatus
 from kiosk.devices.config import DevicesConfig
+from kiosk.devices.sim.pcscd import PrivatePcscd, free_port, why_not_private_pcscd
+from kiosk.devices.smartcard_reader import SmartCardReader
 from kiosk.devices.transport import SerialTransport
 
 START_TIMEOUT_S = 20.0
@@ -29,6 +33,33 @@ async def read_until(stream: asyncio.StreamReader, marker: str) -> str:
             assert line, f"guichet sim ended early; printed so far:\n{text}"
             text += line.decode()
     return text
+
+
+async def start_sim(*args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "guichet.cli",
+        "sim",
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+
+
+async def say(proc: asyncio.subprocess.Process, line: str, marker: str) -> str:
+    """Type ``line`` on the simulator's stdin; what it prints up to ``marker``."""
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(line.encode() + b"\n")
+    await proc.stdin.drain()
+    return await read_until(proc.stdout, marker)
+
+
+async def quit_sim(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        await say(proc, "quit", "bye")
+        async with asyncio.timeout(WAIT_S):
+            assert await proc.wait() == 0
 
 
 async def test_sim_cli_prints_paths_and_a_scan_command_reaches_a_barcode_reader(
@@ -112,3 +143,108 @@ def test_sim_cli_demo_points_the_booth_at_the_simulators(tmp_path: Path) -> None
     finally:
         proc.terminate()
         assert proc.wait(timeout=WAIT_S) == 0
+
+
+async def test_sim_cli_without_vpcd_says_so_plainly_and_keeps_the_card_waiting(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    proc = await start_sim("--vpcd", str(port))
+    assert proc.stdout is not None
+    try:
+        banner = await read_until(proc.stdout, "ready")
+        assert f"nothing listens on port {port}" in banner
+        snippet = banner.split("# booth TOML:", 1)[1].split("ready", 1)[0]
+        config = DevicesConfig.model_validate(tomllib.loads(snippet)["devices"])
+        assert config.smart_card is not None and config.smart_card.reader == "Virtual PCD"
+
+        assert "has 2 bytes" in await say(proc, "smartcard insert 04A1", "error")
+        assert "not hexadecimal" in await say(proc, "smartcard insert nonsense", "error")
+        assert "usage: smartcard" in await say(proc, "smartcard shake", "usage")
+        answer = await say(
+            proc, "smartcard insert 04112233445566 mifare_desfire", "nothing listens"
+        )
+        assert "smart card mifare_desfire 04112233445566 inserted" in answer
+        assert f"127.0.0.1:{port}" in answer
+        # Retrying goes on quietly: the next thing printed is the next answer.
+        await asyncio.sleep(1.5)
+        later = await say(proc, "smartcard remove", "smart card removed")
+        assert "nothing listens" not in later
+        await quit_sim(proc)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def test_sim_cli_no_vpcd_has_no_smart_card() -> None:
+    proc = await start_sim("--no-vpcd")
+    assert proc.stdout is not None
+    try:
+        banner = await read_until(proc.stdout, "ready")
+        snippet = banner.split("# booth TOML:", 1)[1].split("ready", 1)[0]
+        assert "smart_card" not in snippet and "vpcd" not in banner.split("ready")[0]
+        assert "--no-vpcd" in await say(proc, "smartcard insert", "error")
+        await quit_sim(proc)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+def test_sim_cli_refuses_a_bad_port_clearly() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "guichet.cli", "sim", "--vpcd", "70000"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "port 70000 is not between 1 and 65535" in result.stderr
+
+
+@pytest.fixture
+def private_pcscd(tmp_path: Path) -> Iterator[PrivatePcscd]:
+    reason = why_not_private_pcscd()
+    if reason is not None:
+        pytest.skip(reason)
+    daemon = PrivatePcscd(tmp_path / "pcscd")
+    daemon.start()
+    try:
+        yield daemon
+    finally:
+        daemon.stop()
+
+
+async def test_sim_cli_smartcard_commands_reach_a_pcsc_reader(
+    private_pcscd: PrivatePcscd,
+) -> None:
+    pytest.importorskip("smartcard")
+    proc = await start_sim("--vpcd", str(private_pcscd.port))
+    assert proc.stdout is not None
+    try:
+        banner = await read_until(proc.stdout, "ready")
+        assert "nothing listens" not in banner
+        snippet = banner.split("# booth TOML:", 1)[1].split("ready", 1)[0]
+        config = DevicesConfig.model_validate(tomllib.loads(snippet)["devices"])
+        assert config.smart_card is not None
+        reader = SmartCardReader(config.smart_card.reader, on_status=lambda _s: None)
+
+        await say(proc, "smartcard insert 04112233445566 mifare_desfire", "on the vpcd reader")
+        info = await reader.read_card(timeout=3)
+        assert (info.card_type, info.uid_hex) == ("mifare_desfire", "04112233445566")
+
+        await say(proc, "smartcard remove", "smart card removed")
+        async with asyncio.timeout(WAIT_S):
+            while (await reader.probe()).details.get("card") != "absent":
+                await asyncio.sleep(0.05)
+
+        await say(proc, "smartcard insert carte_vitale_2", "on the vpcd reader")
+        info = await reader.read_card(timeout=3)
+        assert (info.card_type, info.uid_hex) == ("carte_vitale_2", "")
+        await quit_sim(proc)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
