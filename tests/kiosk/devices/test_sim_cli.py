@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import subprocess
 import sys
@@ -127,22 +128,49 @@ async def test_sim_cli_prints_paths_and_a_scan_command_reaches_a_barcode_reader(
 
 
 def test_sim_cli_demo_points_the_booth_at_the_simulators(tmp_path: Path) -> None:
-    from guichet.demo import _start_sim
+    from guichet.demo import start_devices
     from kiosk.config import load_settings
+    from kiosk.devices.sim.cups_pdf import why_not_cups_pdf
 
-    booth_toml, proc = _start_sim(tmp_path)
+    root = os.geteuid() == 0
+    # Asked before the demo starts its own: once it runs, "another pcscd" is the demo's.
+    smart_card_possible = why_not_private_pcscd() is None
+    devices = start_devices(tmp_path)
     try:
-        devices = load_settings(booth_toml).devices
-        assert [role.value for role in devices.configured_roles()] == [
-            "receipt_printer",
-            "card_reader",
-            "barcode_reader",
-        ]
-        assert devices.card_reader is not None and devices.card_reader.path is not None
-        assert Path(devices.card_reader.path).exists()
+        settings = load_settings(devices.booth_toml).devices
+        roles = [role.value for role in settings.configured_roles()]
+        assert roles[:1] == ["receipt_printer"]
+        assert {"card_reader", "barcode_reader", "scanner"} <= set(roles)
+        assert settings.card_reader is not None and settings.card_reader.path is not None
+        assert Path(settings.card_reader.path).exists()
+        assert settings.scanner is not None and settings.scanner.device == "test:0"
+        sane_dir = Path(devices.env["SANE_CONFIG_DIR"])
+        assert (sane_dir / "dll.conf").read_text().split() == ["test"]
+        summary = "\n".join(devices.summary)
+        if root:
+            assert why_not_cups_pdf() is None, "root but no CUPS-PDF: install it"
+            assert "a4_printer" in roles and "smart_card" in roles, summary
+        if root and smart_card_possible:
+            assert settings.smart_card is not None
+            assert devices.pcscd is not None and f"port {devices.pcscd.port}" in summary
+        elif "smart_card" not in roles:
+            assert "smart card      : skipped: " in summary
+        if settings.a4_printer is not None:
+            assert devices.cups is not None
+            assert settings.a4_printer.server == devices.cups.server
+            assert str(devices.cups.pdf_out) in summary
+            lpstat = devices.cups.run("lpstat", "-p", settings.a4_printer.queue)
+            assert "enabled" in lpstat.stdout
+        processes = devices.processes()
+        assert len(processes) == 1 + (devices.cups is not None) + (devices.pcscd is not None)
+        assert all(p.poll() is None for p in processes)
+        cups_pdf_conf = devices.cups.cups_pdf_conf if devices.cups is not None else None
     finally:
-        proc.terminate()
-        assert proc.wait(timeout=WAIT_S) == 0
+        devices.stop()
+    assert all(p.poll() is not None for p in processes)
+    if cups_pdf_conf is not None:
+        assert not cups_pdf_conf.exists()
+    devices.stop()  # idempotent
 
 
 async def test_sim_cli_without_vpcd_says_so_plainly_and_keeps_the_card_waiting(
