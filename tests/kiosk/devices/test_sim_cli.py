@@ -276,3 +276,94 @@ async def test_sim_cli_smartcard_commands_reach_a_pcsc_reader(
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+def demo_command(data_dir: Path) -> list[str]:
+    port = str(free_port())
+    return [
+        sys.executable,
+        "-m",
+        "guichet.cli",
+        "demo",
+        "--data-dir",
+        str(data_dir),
+        "--port",
+        port,
+    ]
+
+
+@pytest.mark.e2e
+async def test_demo_prints_reads_a_card_and_stops_everything_on_sigterm(tmp_path: Path) -> None:
+    """The whole demo as users start it: a PDF lands, a typed card is read, SIGTERM cleans up."""
+    import signal
+    import threading
+
+    import psutil
+    from PIL import Image
+
+    from kiosk.config import load_settings
+
+    if os.geteuid() != 0:
+        pytest.skip("the demo's A4 printer and smart card need root")
+    reason = why_not_private_pcscd()
+    if reason is not None:
+        pytest.skip(reason)
+    pytest.importorskip("smartcard")
+    proc = subprocess.Popen(
+        demo_command(tmp_path / "demo"),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    lines: list[str] = []
+    # Drained all along: a full pipe would block the demo and its booth.
+    drain = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")))
+    drain.start()
+    try:
+        async with asyncio.timeout(60):
+            while not any("Ctrl-C stops everything" in line for line in lines):
+                assert proc.poll() is None, "".join(lines)
+                await asyncio.sleep(0.2)
+        banner = "".join(lines)
+        children = psutil.Process(proc.pid).children(recursive=True)
+        names = {child.name() for child in children}
+        assert {"cupsd", "pcscd"} <= names, names
+
+        devices = load_settings(tmp_path / "demo" / "booth.toml").devices
+        assert {"scanner", "a4_printer", "smart_card"} <= {
+            r.value for r in devices.configured_roles()
+        }
+        assert devices.a4_printer is not None
+        pdf_dir = Path(re.search(r"PDFs land in (\S+)/", banner)[1])  # type: ignore[index]
+        page = tmp_path / "page.pdf"
+        Image.new("RGB", (595, 842), "white").save(page)
+        subprocess.run(
+            ["lp", "-h", str(devices.a4_printer.server), "-d", devices.a4_printer.queue, str(page)],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+        async with asyncio.timeout(30):
+            while not list(pdf_dir.glob("*.pdf")):
+                await asyncio.sleep(0.2)
+
+        proc.stdin.write("smartcard insert 04A1B2C3D4E5F6 mifare_ultralight\n")
+        proc.stdin.flush()
+        assert devices.smart_card is not None
+        info = await SmartCardReader(
+            devices.smart_card.reader, on_status=lambda _s: None
+        ).read_card(timeout=10)
+        assert (info.card_type, info.uid_hex) == ("mifare_ultralight", "04A1B2C3D4E5F6")
+
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(proc.wait, 30) == 0
+        _gone, alive = psutil.wait_procs(children, timeout=10)
+        assert not alive, [p.name() for p in alive]
+        assert not pdf_dir.exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        drain.join(timeout=10)
