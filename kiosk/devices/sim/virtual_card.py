@@ -162,7 +162,9 @@ class VirtualCard:
 
     async def _run(self, card: CardState) -> None:
         where = f"{self.host}:{self.port}"
-        told_missing = False
+        # Each change is said once; flapping (a listener that hangs up before
+        # saying anything, again and again) is retried quietly.
+        told_missing = told_in = told_lost = False
         while True:
             try:
                 async with asyncio.timeout(CONNECT_TIMEOUT_S):
@@ -176,11 +178,18 @@ class VirtualCard:
                     )
                 await asyncio.sleep(RECONNECT_S)
                 continue
-            told_missing = False
             self._connected.set()
-            self._tell(f"card {self.type_name} on the vpcd reader ({where})")
+
+            def talked() -> None:
+                # Said when vpcd first talks to the card, not at connect: a
+                # listener that accepts and hangs up has not seen any card.
+                nonlocal told_in
+                if not told_in:
+                    told_in = True
+                    self._tell(f"card {self.type_name} on the vpcd reader ({where})")
+
             try:
-                pulled_out = await self._serve(card, reader, writer)
+                pulled_out, frames = await self._serve(card, reader, writer, talked)
             finally:
                 self._connected.clear()
                 writer.close()
@@ -189,27 +198,39 @@ class VirtualCard:
             if pulled_out:
                 self._tell("card pulled out during a read")
                 return
-            self._tell(f"vpcd closed the connection ({where}; pcscd stopped?): reconnecting")
+            if frames:
+                told_missing = told_lost = False
+            if not told_lost:
+                told_lost = True
+                told_in = False
+                self._tell(f"vpcd closed the connection ({where}; pcscd stopped?): reconnecting")
             await asyncio.sleep(RECONNECT_S)
 
     async def _serve(
-        self, card: CardState, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> bool:
-        """Answer vpcd until it hangs up; True if the card was pulled out mid-read."""
+        self,
+        card: CardState,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        talked: Callable[[], None],
+    ) -> tuple[bool, int]:
+        """Answer vpcd until it hangs up: (pulled out mid-read?, frames received)."""
         decoder = FrameDecoder()
         self.counters = decoder.counters
         try:
             while data := await reader.read(READ_CHUNK):
-                for message in decoder.feed(data):
+                messages = decoder.feed(data)
+                if decoder.counters.frames:
+                    talked()
+                for message in messages:
                     answer = card.answer(message)
                     if answer is None:
                         continue
                     if self.pull_out_on_next_apdu and isinstance(message, Apdu):
                         self.pull_out_on_next_apdu = False
-                        return True
+                        return True, decoder.counters.frames
                     writer.write(encode_frame(answer))
                 await writer.drain()
         except OSError as exc:
             log.info("virtual card: connection error: %s", exc)
         decoder.close()
-        return False
+        return False, decoder.counters.frames

@@ -278,6 +278,25 @@ async def test_sim_cli_smartcard_commands_reach_a_pcsc_reader(
             await proc.wait()
 
 
+def test_demo_skips_the_smart_card_plainly_when_another_pcscd_runs(
+    private_pcscd: PrivatePcscd, tmp_path: Path
+) -> None:
+    from guichet.demo import start_devices
+    from kiosk.config import load_settings
+
+    devices = start_devices(tmp_path / "demo")
+    try:
+        summary = "\n".join(devices.summary)
+        assert "smart card      : skipped: another pcscd already runs (pid" in summary
+        settings = load_settings(devices.booth_toml).devices
+        assert settings.smart_card is None
+        assert settings.a4_printer is not None and settings.scanner is not None
+        assert devices.pcscd is None
+    finally:
+        devices.stop()
+    assert private_pcscd.process is not None and private_pcscd.process.poll() is None
+
+
 def demo_command(data_dir: Path) -> list[str]:
     port = str(free_port())
     return [

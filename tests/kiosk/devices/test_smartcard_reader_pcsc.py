@@ -18,7 +18,12 @@ import pytest
 from kiosk.devices import smartcard_reader
 from kiosk.devices.base import DeviceError, DeviceState, DeviceStatus
 from kiosk.devices.sim import virtual_card
-from kiosk.devices.sim.pcscd import READER_NAME, PrivatePcscd, why_not_private_pcscd
+from kiosk.devices.sim.pcscd import (
+    READER_NAME,
+    PcscdError,
+    PrivatePcscd,
+    why_not_private_pcscd,
+)
 from kiosk.devices.sim.virtual_card import CARD_TYPES, VirtualCard
 from kiosk.devices.smartcard_reader import SmartCardReader
 
@@ -132,7 +137,7 @@ async def test_monitor_and_card_survive_pcscd_restart(
         await card.wait_connected(CONNECT_S)
         info = await reader.read_card(timeout=3)
         assert info.uid_hex == "04A1B2C3"
-        assert any("reconnecting" in line for line in said)
+        assert any("reconnecting" in line for line in said), said
     finally:
         await reader.stop()
 
@@ -166,3 +171,13 @@ async def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "condition never became true"
         await asyncio.sleep(0.02)
+
+
+def test_a_second_pcscd_is_refused_at_once_with_the_reason(
+    pcscd: PrivatePcscd, tmp_path: Path
+) -> None:
+    second = PrivatePcscd(tmp_path / "second")
+    with pytest.raises(PcscdError, match=r"another pcscd already runs \(pid \d+\)"):
+        second.start()
+    assert second.process is None
+    assert pcscd.process is not None and pcscd.process.poll() is None
