@@ -32,6 +32,7 @@ import json
 import logging
 import os
 import signal
+import string
 import sys
 from pathlib import Path
 from typing import Any
@@ -191,12 +192,21 @@ class SimConsole:
             return "usage: smartcard insert [UID] [TYPE] | smartcard remove"
         uid: bytes | None = None
         type_name = DEFAULT_CARD_TYPE
-        for word in args[1:]:
-            # UID and TYPE in either order: a known type name is the type.
-            if word.lower() in CARD_TYPES:
-                type_name = word.lower()
-            else:
-                uid = parse_uid(word)
+        types = [word.lower() for word in args[1:] if word.lower() in CARD_TYPES]
+        uids = [word for word in args[1:] if word.lower() not in CARD_TYPES]
+        # UID and TYPE in either order: a known type name is the type.
+        if len(types) > 1 or len(uids) > 1:
+            return "error: give at most one UID and one TYPE"
+        if types:
+            type_name = types[0]
+        if uids:
+            word = uids[0]
+            if not all(c in string.hexdigits + ":" for c in word):
+                return (
+                    f"error: {word!r} is neither a UID in hex nor a card type "
+                    f"({', '.join(CARD_TYPES)})"
+                )
+            uid = parse_uid(word)
         await self.smart_card.insert(type_name, uid)
         shown = self.smart_card.card.uid.hex().upper() if self.smart_card.card else ""
         return f"smart card {type_name} {shown or '(no UID)'} inserted"

@@ -187,7 +187,10 @@ async def test_sim_cli_without_vpcd_says_so_plainly_and_keeps_the_card_waiting(
         assert config.smart_card is not None and config.smart_card.reader == "Virtual PCD"
 
         assert "has 2 bytes" in await say(proc, "smartcard insert 04A1", "error")
-        assert "not hexadecimal" in await say(proc, "smartcard insert nonsense", "error")
+        typo = await say(proc, "smartcard insert mifare_clasic_1k", "error")
+        assert "'mifare_clasic_1k' is neither a UID in hex nor a card type" in typo
+        assert "carte_vitale_2" in typo
+        assert "one UID and one TYPE" in await say(proc, "smartcard insert 04A1B2C3 AA", "error")
         assert "usage: smartcard" in await say(proc, "smartcard shake", "usage")
         answer = await say(
             proc, "smartcard insert 04112233445566 mifare_desfire", "nothing listens"
