@@ -240,7 +240,8 @@ def _start_all(devices: DemoDevices, data_dir: Path) -> None:
     if reason is None:
         try:
             devices.cups = start_cups_server(paper_out_queue=False)
-        except CupsPdfError as exc:
+        except (CupsPdfError, subprocess.SubprocessError, OSError) as exc:
+            # The demo goes on without an A4 printer and says why.
             reason = str(exc)
     if devices.cups is not None:
         cups = devices.cups
@@ -258,7 +259,7 @@ def _start_all(devices: DemoDevices, data_dir: Path) -> None:
         try:
             pcscd.start()
             devices.pcscd = pcscd
-        except PcscdError as exc:
+        except (PcscdError, OSError) as exc:
             reason = str(exc)
     if devices.pcscd is not None:
         port = devices.pcscd.port
