@@ -56,6 +56,17 @@ def _pyscard() -> tuple[Any, Any]:
     return system, exceptions
 
 
+def _connect(connection: Any) -> None:
+    """Connect, leaving the card powered when this handle disconnects.
+
+    pyscard's default disposition unpowers the card at disconnect: a presence
+    probe ending while a read is under way would reset the card under that read
+    ("Card was reset").
+    """
+    scard = importlib.import_module("smartcard.scard")
+    connection.connect(disposition=scard.SCARD_LEAVE_CARD)
+
+
 def _close(connection: Any) -> None:
     """Disconnect and free the connection's PC/SC context, whatever state pcscd is in.
 
@@ -117,7 +128,7 @@ class SmartCardReader:
         reader = self._find_reader()
         connection = reader.createConnection()
         try:
-            connection.connect()
+            _connect(connection)
             return str(reader), bytes(connection.getATR())
         except exceptions.NoCardException:
             return str(reader), None
@@ -133,7 +144,7 @@ class SmartCardReader:
         reader = self._find_reader()
         connection = reader.createConnection()
         try:
-            connection.connect()
+            _connect(connection)
         except exceptions.NoCardException:
             _close(connection)
             return None

@@ -97,6 +97,19 @@ async def test_removed_card_is_no_longer_seen(card: VirtualCard) -> None:
     assert caught.value.code == "no_card"
 
 
+async def test_reads_while_the_monitor_polls_are_never_reset(card: VirtualCard) -> None:
+    await card.insert()
+    await card.wait_connected(CONNECT_S)
+    reader = SmartCardReader(READER_NAME, on_status=lambda _s: None)
+    reader.start_monitoring()
+    try:
+        await _until(lambda: reader.status.details.get("card") == "present")
+        for _ in range(15):
+            assert (await reader.read_card(timeout=3)).uid_hex == "04A1B2C3"
+    finally:
+        await reader.stop()
+
+
 async def test_no_card_in_time_is_a_clear_error(pcscd: PrivatePcscd) -> None:
     reader = SmartCardReader(READER_NAME, on_status=lambda _s: None)
     with pytest.raises(DeviceError) as caught:
@@ -135,6 +148,8 @@ async def test_monitor_and_card_survive_pcscd_restart(
         await asyncio.to_thread(pcscd.start)
         await _until(lambda: reader.status.state is DeviceState.READY)
         await card.wait_connected(CONNECT_S)
+        # pcscd powers the card up at its next poll; read once it says so.
+        await _until(lambda: reader.status.details.get("card") == "present")
         info = await reader.read_card(timeout=3)
         assert info.uid_hex == "04A1B2C3"
         assert any("reconnecting" in line for line in said), said
