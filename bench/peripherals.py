@@ -61,7 +61,6 @@ sys.path[:0] = [
     str(REPO / "tests" / "kiosk" / "devices"),
 ]
 
-from cups_server import PDF_QUEUE, CupsServer, start_cups_server, stop_cups_server  # noqa: E402
 from fixtures.browser import agent_login, launch_chromium, new_agent_page, wait_console  # noqa: E402
 from fixtures.peripherals import (  # noqa: E402
     A4_PAGE_SIZE,
@@ -73,6 +72,8 @@ from fixtures.peripherals import (  # noqa: E402
 from fixtures.server import RunningServer, start_switchboard  # noqa: E402
 from kivy_harness import kivy_env  # noqa: E402
 from playwright.async_api import Page, async_playwright  # noqa: E402
+
+from kiosk.devices.sim.cups_pdf import PDF_QUEUE, CupsServer, start_cups_server, stop_cups_server  # noqa: E402
 
 STEP_TIMEOUT_S = 60.0
 SCAN_DPI = 300

@@ -12,7 +12,7 @@ Kivy loop). A missing tool, an unreachable cupsd or a timeout never escapes as a
 crash: it becomes a :class:`DeviceError` and an ``UNAVAILABLE`` status.
 
 The booth's cupsd should set ``PreserveJobFiles No`` (CUPS keeps job files for a
-day by default) — see ``tests/kiosk/devices/cups_server.py`` for a configuration.
+day by default) — see ``kiosk/devices/sim/cups_pdf.py`` for a configuration.
 """
 
 from __future__ import annotations

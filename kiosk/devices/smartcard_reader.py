@@ -56,9 +56,15 @@ def _pyscard() -> tuple[Any, Any]:
     return system, exceptions
 
 
-def _leave_card() -> int:
-    """``SCARD_LEAVE_CARD``: a presence check must not power the card down."""
-    return int(importlib.import_module("smartcard.scard").SCARD_LEAVE_CARD)
+def _connect(connection: Any) -> None:
+    """Connect, leaving the card powered when this handle disconnects.
+
+    pyscard's default disposition unpowers the card at disconnect: a presence
+    probe ending while a read is under way would reset the card under that read
+    ("Card was reset").
+    """
+    scard = importlib.import_module("smartcard.scard")
+    connection.connect(disposition=scard.SCARD_LEAVE_CARD)
 
 
 def _close(connection: Any) -> None:
@@ -122,9 +128,7 @@ class SmartCardReader:
         reader = self._find_reader()
         connection = reader.createConnection()
         try:
-            # Leave the card powered on disconnect: pyscard's default (unpower) would
-            # reset the card under a read running at the same time in another handle.
-            connection.connect(disposition=_leave_card())
+            _connect(connection)
             return str(reader), bytes(connection.getATR())
         except exceptions.NoCardException:
             return str(reader), None
@@ -140,7 +144,7 @@ class SmartCardReader:
         reader = self._find_reader()
         connection = reader.createConnection()
         try:
-            connection.connect()
+            _connect(connection)
         except exceptions.NoCardException:
             _close(connection)
             return None

@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from cups_server import PDF_QUEUE, CupsServer, start_cups_server, stop_cups_server
 from fixtures.browser import (
     SCREENSHOT_DIR,
     agent_login,
@@ -45,6 +44,7 @@ from PIL import Image
 from playwright.async_api import Page, async_playwright, expect
 
 from kiosk.devices.scanner_options import A4_HEIGHT_MM, A4_WIDTH_MM, expected_pixels
+from kiosk.devices.sim.cups_pdf import PDF_QUEUE, CupsServer, start_cups_server, stop_cups_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.kivy]
 

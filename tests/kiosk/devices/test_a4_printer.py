@@ -9,7 +9,12 @@ import subprocess
 from collections.abc import Iterator
 
 import pytest
-from cups_server import (
+from PIL import Image, ImageDraw
+
+from kiosk.devices.a4_printer import A4Printer
+from kiosk.devices.base import DeviceError, DeviceState, DeviceStatus
+from kiosk.devices.cups_status import JobInfo, JobState, PrinterInfo, PrinterState
+from kiosk.devices.sim.cups_pdf import (
     PAPER_OUT_QUEUE,
     PDF_QUEUE,
     CupsServer,
@@ -17,11 +22,6 @@ from cups_server import (
     start_cups_server,
     stop_cups_server,
 )
-from PIL import Image, ImageDraw
-
-from kiosk.devices.a4_printer import A4Printer
-from kiosk.devices.base import DeviceError, DeviceState, DeviceStatus
-from kiosk.devices.cups_status import JobInfo, JobState, PrinterInfo, PrinterState
 
 pytestmark = pytest.mark.skipif(
     shutil.which("cupsd") is None or shutil.which("ipptool") is None,

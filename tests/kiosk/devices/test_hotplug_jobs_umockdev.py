@@ -29,19 +29,11 @@ else:
     import gc
     import io
     import os
-    import subprocess
     from collections.abc import AsyncIterator, Callable, Iterator
     from pathlib import Path
     from typing import Any
 
     import pytest
-    from cups_server import (
-        CUPS_PDF_PPD,
-        CupsServer,
-        make_cups_server,
-        stop_cups_server,
-    )
-    from pcsc_server import VPCD_DRIVER, Pcscd, VirtualCard
     from PIL import Image
     from umockdev_support import without_umockdev
 
@@ -50,6 +42,14 @@ else:
     from kiosk.devices.base import DeviceError, DeviceState
     from kiosk.devices.config import DevicesConfig, Role
     from kiosk.devices.manager import DeviceManager
+    from kiosk.devices.sim.cups_pdf import (
+        CUPS_PDF_PPD,
+        CupsServer,
+        make_cups_server,
+        stop_cups_server,
+    )
+    from kiosk.devices.sim.pcscd import PrivatePcscd, why_not_private_pcscd
+    from kiosk.devices.sim.virtual_card import VirtualCard
 
     try:
         import gi
@@ -286,13 +286,11 @@ exec sleep 60
     # ------------------------------------------------------------------ smart cards
 
     @pytest.fixture
-    def pcscd(tmp_path: Path) -> Iterator[Pcscd]:
+    def pcscd(tmp_path: Path) -> Iterator[PrivatePcscd]:
         """Run under ``flock /tmp/guichet-pcscd.lock``: one pcscd on the machine at a time."""
-        assert os.geteuid() == 0, "pcscd serves only the system socket: run as root"
-        assert VPCD_DRIVER.exists(), "apt-get install vsmartcard-vpcd"
-        running = subprocess.run(["pgrep", "-x", "pcscd"], capture_output=True, check=False)
-        assert running.returncode != 0, "another pcscd is running (use the flock)"
-        daemon = Pcscd(tmp_path, env=without_umockdev(dict(os.environ)))
+        reason = why_not_private_pcscd()
+        assert reason is None, reason
+        daemon = PrivatePcscd(tmp_path, env=without_umockdev(dict(os.environ)))
         daemon.start()
         try:
             yield daemon
@@ -301,7 +299,7 @@ exec sleep 60
 
     async def test_smart_card_reader_unplugged_while_waiting_for_a_card_then_replugged(
         testbed: Any,
-        pcscd: Pcscd,
+        pcscd: PrivatePcscd,
         manager_for: Callable[[dict[str, Any]], DeviceManager],
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
@@ -334,9 +332,10 @@ exec sleep 60
         testbed.uevent("/sys" + sysfs, "add")
         await until(lambda: state(manager, Role.SMART_CARD) == (DeviceState.READY, ""))
         card = VirtualCard(pcscd.port)
-        await asyncio.to_thread(card.insert)
+        await card.insert("mifare_classic_1k", uid=bytes.fromhex("04A1B2C3"))
         try:
+            await card.wait_connected(5.0)
             result = await manager.read_card(timeout=WAIT_S)
             assert (result.uid, result.card_type) == ("04A1B2C3", "mifare_classic_1k")
         finally:
-            card.remove()
+            await card.remove()

@@ -2,8 +2,8 @@
 
 libsane reads ``SANE_CONFIG_DIR`` once, at the first ``sane_init`` of the process,
 so the private folder is made before any scanner code runs and kept for the whole
-session. Its ``test.conf`` widens the glass to take an A4 page (the backend's
-default stops at 200 mm) and draws a grid so pages are not blank.
+session. The folder is the product's (:mod:`kiosk.devices.sim.sane_test`, also
+used by the demo): A4-sized glass, a grid so pages are not blank.
 """
 
 from __future__ import annotations
@@ -21,22 +21,9 @@ from PIL import Image
 from kiosk.devices.base import DeviceError, DeviceState, DeviceStatus
 from kiosk.devices.scanner import Scanner
 from kiosk.devices.scanner_options import A4_HEIGHT_MM, A4_WIDTH_MM, expected_pixels
+from kiosk.devices.sim.sane_test import write_sane_config
 
 pytest.importorskip("sane")
-
-TEST_CONF = """\
-number_of_devices 2
-mode Gray
-depth 8
-resolution_min 1.0
-resolution_max 1200.0
-resolution_quant 1.0
-resolution 50.0
-test-picture "Grid"
-geometry_min 0.0
-geometry_max 300.0
-geometry_quant 1.0
-"""
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -44,9 +31,7 @@ def sane_config_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A private SANE config: only the ``test`` backend, A4-sized glass."""
     if shutil.which("scanimage") is None and not Path("/usr/lib/x86_64-linux-gnu/sane").exists():
         pytest.skip("SANE (libsane1) is not installed")
-    folder = tmp_path_factory.mktemp("sane")
-    (folder / "dll.conf").write_text("test\n")
-    (folder / "test.conf").write_text(TEST_CONF)
+    folder = write_sane_config(tmp_path_factory.mktemp("sane"))
     previous = os.environ.get("SANE_CONFIG_DIR")
     os.environ["SANE_CONFIG_DIR"] = str(folder)
     yield folder

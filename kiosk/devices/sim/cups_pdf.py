@@ -1,4 +1,7 @@
-"""A private cupsd on 127.0.0.1 for the A4 printer tests, like aioice's turnserver.py.
+"""A private cupsd on 127.0.0.1 with a CUPS-PDF queue: an A4 printer without hardware.
+
+Used by the A4 printer tests (like aioice's turnserver.py) and by ``guichet
+demo``, so both run the same setup.
 
 Everything lives in one temporary directory: its own ``cupsd.conf`` and
 ``cups-files.conf``, spool, cache, state, logs, and a private ServerBin whose
@@ -12,6 +15,7 @@ after its port, removed at stop) so its PDFs land in this directory, never in
 
 cupsd must run as root (CUPS-PDF refuses otherwise, and cupsd drops filters to
 user ``lp``); the directory is traversable by ``lp`` for that reason.
+:func:`why_not_cups_pdf` says in plain words what is missing on this machine.
 """
 
 from __future__ import annotations
@@ -97,6 +101,21 @@ Grp root
 """
 
 
+class CupsPdfError(RuntimeError):
+    """The private cupsd could not be set up; the message says why."""
+
+
+def why_not_cups_pdf() -> str | None:
+    """The reason a private CUPS-PDF server cannot run here, or None if it can."""
+    if os.geteuid() != 0:
+        return "a private cupsd with CUPS-PDF needs root (CUPS-PDF refuses otherwise)"
+    if shutil.which("cupsd") is None or shutil.which("lpadmin") is None:
+        return "CUPS is not installed (apt install cups cups-client)"
+    if not CUPS_PDF_PPD.exists():
+        return f"CUPS-PDF is not installed ({CUPS_PDF_PPD}; apt install printer-driver-cups-pdf)"
+    return None
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as sock:
@@ -133,7 +152,7 @@ class CupsServer:
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """A CUPS command-line tool pointed at this server."""
-        return subprocess.run(
+        return subprocess.run(  # noqa: S603 - CUPS tools, arguments from this module
             list(args), env=self.env, capture_output=True, text=True, check=check, timeout=30
         )
 
@@ -146,8 +165,8 @@ class CupsServer:
 
     def start(self) -> None:
         """Start cupsd in the foreground (as a child) and wait until it answers."""
-        self.process = subprocess.Popen(
-            [
+        self.process = subprocess.Popen(  # noqa: S603 - fixed arguments
+            [  # noqa: S607 - cupsd from PATH, like the CUPS tools
                 "cupsd",
                 "-f",
                 "-c",
@@ -162,7 +181,7 @@ class CupsServer:
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"cupsd exited: {self.error_log()[-2000:]}")
+                raise CupsPdfError(f"cupsd exited: {self.error_log()[-2000:]}")
             with (
                 contextlib.suppress(OSError),
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2),
@@ -170,7 +189,7 @@ class CupsServer:
                 if self.run("lpstat", "-r", check=False).returncode == 0:
                     return
             time.sleep(0.05)
-        raise RuntimeError(f"cupsd did not start: {self.error_log()[-2000:]}")
+        raise CupsPdfError(f"cupsd did not start: {self.error_log()[-2000:]}")
 
     def stop(self) -> None:
         """Stop cupsd; idempotent."""
@@ -184,6 +203,7 @@ class CupsServer:
             self.process.wait(STOP_TIMEOUT_S)
 
     def error_log(self) -> str:
+        """cupsd's error log so far (empty if none)."""
         path = self.root / "log" / "error_log"
         return path.read_text(errors="replace") if path.exists() else ""
 
@@ -233,14 +253,21 @@ def make_cups_server() -> CupsServer:
     return CupsServer(root=root, port=port, env=env)
 
 
-def start_cups_server() -> CupsServer:
-    """A running private cupsd with queues ``PDF`` (CUPS-PDF) and ``PAPEROUT``."""
+def start_cups_server(*, paper_out_queue: bool = True) -> CupsServer:
+    """A running private cupsd with queues ``PDF`` (CUPS-PDF) and ``PAPEROUT``.
+
+    CupsPdfError (with :func:`why_not_cups_pdf`'s reason) if it cannot run here.
+    """
+    reason = why_not_cups_pdf()
+    if reason is not None:
+        raise CupsPdfError(reason)
     cups = make_cups_server()
     try:
         cups.cups_pdf_conf.write_text(CUPS_PDF_CONF.format(out=cups.pdf_out))
         cups.start()
         cups.add_queue(PDF_QUEUE, f"cups-pdf:/{cups.instance}", CUPS_PDF_PPD)
-        cups.add_queue(PAPER_OUT_QUEUE, "paperout:/", CUPS_PDF_PPD)
+        if paper_out_queue:
+            cups.add_queue(PAPER_OUT_QUEUE, "paperout:/", CUPS_PDF_PPD)
     except BaseException:
         stop_cups_server(cups)
         raise
