@@ -218,12 +218,29 @@ class CallStarted(_Msg):
     ice_servers: list[IceServer] = Field(default_factory=list)
 
 
+class ConfigAvailable(_Msg):
+    """The server has a newer signed configuration for this booth: fetch it now
+    (``GET /api/v1/provisioning/bundle``) instead of waiting for the next poll."""
+
+    type: Literal["config_available"] = "config_available"
+    version: Annotated[int, Field(ge=1)]
+
+
 BoothToServer = Annotated[
     BoothHello | JoinQueue | LeaveQueue | Offer | Ice | Hangup | Ping,
     Field(discriminator="type"),
 ]
 ServerToBooth = Annotated[
-    BoothWelcome | Queued | LeftQueue | CallStarted | Answer | Ice | CallEnded | Error | Pong,
+    BoothWelcome
+    | Queued
+    | LeftQueue
+    | CallStarted
+    | Answer
+    | Ice
+    | CallEnded
+    | Error
+    | Pong
+    | ConfigAvailable,
     Field(discriminator="type"),
 ]
 
