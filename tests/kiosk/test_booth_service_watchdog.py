@@ -1,0 +1,126 @@
+"""The real ``guichet booth`` under a stand-in for systemd: READY, WATCHDOG, restart.
+
+systemd is not PID 1 on this machine, so it cannot run the unit itself. What it
+would do is small and is done here for real: a notification socket (a real
+AF_UNIX datagram socket) receives the booth's messages, and a tiny supervisor
+restarts a booth killed with SIGKILL after ``RestartSec=1``, as
+``provisioning/os/guichet-booth.service`` asks. The booth talks to a real
+switchboard, so the screen it comes back to is the welcome screen.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from fixtures.notify_socket import NotifyListener
+from fixtures.server import RunningServer
+from kivy_harness import REPO, kivy_env
+
+pytestmark = [pytest.mark.kivy]
+
+logger = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 60.0
+RESTART_SEC = 1.0
+"""As ``RestartSec=1`` in provisioning/os/guichet-booth.service."""
+WATCHDOG_USEC = 1_000_000
+"""A short watchdog for the test (the unit has WatchdogSec=20): a ping every 0.5 s."""
+
+
+def start_booth(
+    server: RunningServer, tmp_path: Path, env: dict[str, str], n: int
+) -> subprocess.Popen[bytes]:
+    """``guichet booth`` (windowed) against ``server``, as booth-1, logging to booth-N.log."""
+    token = tmp_path / "booth.token"
+    token.write_text(server.booth_tokens["booth-1"] + "\n")
+    token.chmod(0o600)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "guichet.cli",
+            "booth",
+            "--server",
+            server.base_url,
+            "--token-file",
+            str(token),
+            "--fake-media",
+            "--windowed",
+        ],
+        cwd=REPO,
+        env=kivy_env(env),
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / f"booth-{n}.log").open("wb"),
+    )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+def test_booth_says_ready_on_the_welcome_screen_pings_from_its_ui_loop_and_says_stopping(
+    switchboard: RunningServer, tmp_path: Path
+) -> None:
+    with NotifyListener() as listener:
+        booth = start_booth(switchboard, tmp_path, listener.env(WATCHDOG_USEC), 1)
+        try:
+            ready = listener.wait_for("READY", START_TIMEOUT_S)
+            assert ready.fields["STATUS"] == "booth ready: welcome screen shown"
+            listener.collect(2.0)
+            assert listener.count("WATCHDOG", since=ready.at) >= 3, listener.received
+            assert booth.poll() is None
+            # A frozen process (here: stopped) pings no more; systemd would kill it.
+            booth.send_signal(signal.SIGSTOP)
+            listener.collect(0.3)  # what was already in flight
+            frozen_at = time.monotonic()
+            listener.collect(1.5)
+            assert listener.count("WATCHDOG", since=frozen_at) == 0
+            booth.send_signal(signal.SIGCONT)
+            listener.wait_for("WATCHDOG", 10)
+            # The service manager stops it: STOPPING, then a clean exit.
+            booth.terminate()
+            listener.wait_for("STOPPING", 15)
+            assert booth.wait(15) == 0
+        finally:
+            booth.send_signal(signal.SIGCONT)
+            stop(booth)
+
+
+def test_killed_booth_restarted_by_the_supervisor_is_back_on_the_welcome_screen(
+    switchboard: RunningServer, tmp_path: Path
+) -> None:
+    with NotifyListener() as listener:
+        env = listener.env(WATCHDOG_USEC)
+        booth = start_booth(switchboard, tmp_path, env, 1)
+        try:
+            listener.wait_for("READY", START_TIMEOUT_S)
+            booth.send_signal(signal.SIGKILL)
+            killed_at = time.monotonic()
+            assert booth.wait(10) == -signal.SIGKILL
+            # Restart=on-failure: a SIGKILL is a failure; systemd waits RestartSec.
+            time.sleep(RESTART_SEC)
+            booth = start_booth(switchboard, tmp_path, env, 2)
+            ready = listener.wait_for("READY", START_TIMEOUT_S)
+            assert ready.fields["STATUS"] == "booth ready: welcome screen shown"
+            listener.wait_for("WATCHDOG", 5)
+            assert booth.poll() is None
+            log = (tmp_path / "booth-2.log").read_text(errors="replace")
+            assert "booth ready: welcome screen shown" in log
+            # A figure, not an assertion (2 shared cores): see bench/README.md.
+            logger.warning(
+                "booth back on the welcome screen %.1f s after SIGKILL", ready.at - killed_at
+            )
+        finally:
+            stop(booth)
