@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -367,6 +368,57 @@ def test_wait_x_returns_once_x_answers_and_fails_without_it(xvfb: dict[str, str]
     assert refused.returncode == 1 and "no X server answered" in refused.stderr
     assert time.monotonic() - started < 10
     assert session(xvfb, "dance").returncode == 2
+
+
+@pytest.mark.skipif(
+    not (shutil.which("xinit") and shutil.which("Xvfb") and shutil.which("xset")),
+    reason="needs xinit, Xvfb and xset (apt xinit xvfb x11-xserver-utils)",
+)
+def test_session_server_starts_x_with_a_cookie_locked_down_and_stops_with_the_unit(
+    tmp_path: Path,
+) -> None:
+    """``server`` mode as guichet-kiosk-x.service runs it, with Xvfb standing in for Xorg."""
+    number = next(n for n in range(50, 200) if not Path(f"/tmp/.X{n}-lock").exists())
+    auth = tmp_path / "Xauthority"
+    env = {
+        **os.environ,
+        "XAUTHORITY": str(auth),
+        "GUICHET_DISPLAY": f":{number}",
+        "GUICHET_X_SERVER": shutil.which("Xvfb") or "Xvfb",
+        "GUICHET_X_CONSOLE_OPTIONS": "",  # Xvfb has no console (vt7, -keeptty, ...)
+        "GUICHET_WAIT_X_S": "20",
+    }
+    env.pop("DISPLAY", None)
+    unit = subprocess.Popen(
+        [str(OS_DIR / "guichet-kiosk-session"), "server"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "session.log").open("wb"),
+        start_new_session=True,  # systemd stops the unit's whole cgroup; we, the group
+    )
+    try:
+        assert session(env, "wait-x").returncode == 0, (tmp_path / "session.log").read_text()
+        # Only the cookie opens the display.
+        assert auth.stat().st_mode & 0o077 == 0
+        deadline = time.monotonic() + 20
+        while "X session ready" not in (tmp_path / "session.log").read_text():
+            assert time.monotonic() < deadline, (tmp_path / "session.log").read_text()
+            time.sleep(0.1)
+        query = subprocess.run(
+            ["xset", "q"],
+            env={**env, "DISPLAY": f":{number}"},
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+        assert re.search(r"timeout:\s+0\b", query.stdout), query.stdout
+        refused = session({**env, "XAUTHORITY": "/nonexistent", "GUICHET_WAIT_X_S": "1"}, "wait-x")
+        assert refused.returncode == 1
+    finally:
+        os.killpg(unit.pid, signal.SIGTERM)
+        unit.wait(20)
+    assert not Path(f"/tmp/.X11-unix/X{number}").exists()
 
 
 def test_xorg_snippet_forbids_zap_and_vt_switch_and_blanking() -> None:
