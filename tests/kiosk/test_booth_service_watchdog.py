@@ -12,62 +12,17 @@ from __future__ import annotations
 
 import logging
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from booth_process import RESTART_SEC, START_TIMEOUT_S, WATCHDOG_USEC, start_booth, stop
 from fixtures.notify_socket import NotifyListener
 from fixtures.server import RunningServer
-from kivy_harness import REPO, kivy_env
 
 pytestmark = [pytest.mark.kivy]
 
 logger = logging.getLogger(__name__)
-
-START_TIMEOUT_S = 60.0
-RESTART_SEC = 1.0
-"""As ``RestartSec=1`` in provisioning/os/guichet-booth.service."""
-WATCHDOG_USEC = 1_000_000
-"""A short watchdog for the test (the unit has WatchdogSec=20): a ping every 0.5 s."""
-
-
-def start_booth(
-    server: RunningServer, tmp_path: Path, env: dict[str, str], n: int
-) -> subprocess.Popen[bytes]:
-    """``guichet booth`` (windowed) against ``server``, as booth-1, logging to booth-N.log."""
-    token = tmp_path / "booth.token"
-    token.write_text(server.booth_tokens["booth-1"] + "\n")
-    token.chmod(0o600)
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "guichet.cli",
-            "booth",
-            "--server",
-            server.base_url,
-            "--token-file",
-            str(token),
-            "--fake-media",
-            "--windowed",
-        ],
-        cwd=REPO,
-        env=kivy_env(env),
-        stdout=subprocess.DEVNULL,
-        stderr=(tmp_path / f"booth-{n}.log").open("wb"),
-    )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
 
 
 def test_booth_says_ready_on_the_welcome_screen_pings_from_its_ui_loop_and_says_stopping(
