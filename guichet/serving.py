@@ -55,7 +55,17 @@ class NotifyingServer(uvicorn.Server):
             await asyncio.sleep(interval_s)
 
 
+STARTUP_FAILURE = 3
+"""Exit status when the server could not start (the port is taken...), as ``uvicorn.run``."""
+
+
 def run_server(app: Any, **config: Any) -> None:
-    """Like ``uvicorn.run(app, **config)`` for one process, telling systemd about it."""
+    """Like ``uvicorn.run(app, **config)`` for one process, telling systemd about it.
+
+    Exits with :data:`STARTUP_FAILURE` when it could not start, so that systemd
+    counts a failure (and ``Restart=on-failure`` tries again) instead of a clean stop.
+    """
     server = NotifyingServer(uvicorn.Config(app, **config), Notifier.from_environ())
     server.run()
+    if not server.started:
+        raise SystemExit(STARTUP_FAILURE)

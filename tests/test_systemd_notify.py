@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import pytest
 from fixtures.notify_socket import NotifyListener
 from fixtures.server import start_switchboard
 
+from guichet.serving import STARTUP_FAILURE
 from guichet.systemd_notify import Notifier, socket_address, watchdog_interval_s
 
 
@@ -96,6 +99,40 @@ def test_real_server_says_ready_once_listening_pings_the_watchdog_and_says_stopp
             assert server.process.wait(10) in (0, -signal.SIGTERM)
         finally:
             server.stop()
+
+
+def test_server_that_cannot_listen_says_no_ready_and_exits_with_a_failure(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        data_dir = tmp_path / "data"
+        data_dir.mkdir(mode=0o700)
+        with NotifyListener() as listener:
+            result = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "guichet.cli",
+                    "server",
+                    "--demo",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--data-dir",
+                    str(data_dir),
+                ],
+                env={**os.environ, **listener.env(watchdog_usec=1_000_000)},
+                cwd=Path(__file__).resolve().parents[1],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            listener.collect(0.2)
+    assert result.returncode == STARTUP_FAILURE, result.stderr
+    assert listener.count("READY") == 0, listener.received
 
 
 def test_server_outside_systemd_sends_nothing_and_runs(tmp_path: Path) -> None:
