@@ -98,14 +98,19 @@ class Notifier:
     def notify(self, *assignments: str) -> bool:
         """Send ``KEY=value`` lines as one datagram; True if it was sent.
 
-        Never raises: a service manager that went away must not take the booth
-        with it. The first failure is logged, later ones only at debug level.
+        Never raises and never blocks: a service manager that went away or lags
+        must not take the booth with it. The first failure is logged, later ones
+        only at debug level.
         """
         if self.address is None:
             return False
         message = "\n".join(assignments)
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+                # Never wait: a full queue on a unix datagram socket (10 messages
+                # by default) would otherwise block the booth's UI loop. A lost
+                # ping is made up by the next one, half a watchdog period later.
+                sock.setblocking(False)
                 sock.sendto(message.encode(), self.address)
         except OSError as exc:
             log = logger.debug if self._failed_once else logger.warning

@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,15 @@ def test_a_vanished_service_manager_is_logged_not_raised(caplog: pytest.LogCaptu
     assert not notifier.ready()
     assert not notifier.watchdog()
     assert "cannot notify the service manager" in caplog.text
+
+
+def test_a_manager_that_does_not_read_never_blocks_the_sender() -> None:
+    with NotifyListener() as listener:  # bound, never read
+        notifier = Notifier.from_environ(dict(listener.env()))
+        started = time.monotonic()
+        results = [notifier.watchdog() for _ in range(200)]
+        assert time.monotonic() - started < 2
+        assert results[0] and not results[-1]  # the queue filled up; the rest is dropped
 
 
 def test_real_server_says_ready_once_listening_pings_the_watchdog_and_says_stopping(

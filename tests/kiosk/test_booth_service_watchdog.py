@@ -13,12 +13,15 @@ from __future__ import annotations
 import logging
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from booth_agent import server_ctx
 from booth_process import RESTART_SEC, START_TIMEOUT_S, WATCHDOG_USEC, start_booth, stop
 from fixtures.notify_socket import NotifyListener
 from fixtures.server import RunningServer
+from kivy_harness import run_scenario
 
 pytestmark = [pytest.mark.kivy]
 
@@ -79,3 +82,27 @@ def test_killed_booth_restarted_by_the_supervisor_is_back_on_the_welcome_screen(
             )
         finally:
             stop(booth)
+
+
+def test_a_frozen_ui_loop_stops_the_watchdog_pings_while_other_threads_run(
+    switchboard: RunningServer,
+) -> None:
+    with NotifyListener() as listener:
+        ctx = {**server_ctx(switchboard), "notify_socket": listener.env_value}
+        # Read while the scenario runs, as systemd does (the socket queues 10 at most).
+        with ThreadPoolExecutor(1) as pool:
+            scenario = pool.submit(
+                run_scenario, "booth_watchdog_scenarios:ui_loop_frozen_then_alive", ctx
+            )
+            while not scenario.done():
+                listener.collect(0.1)
+            scenario.result()
+        listener.collect(0.1)
+    kinds = [
+        note.fields.get("X_GUICHET_TEST") or ("WATCHDOG" if "WATCHDOG" in note.fields else "")
+        for note in listener.received
+    ]
+    begin, end = kinds.index("freeze-begin"), kinds.index("freeze-end")
+    assert kinds[:begin].count("WATCHDOG") >= 3, kinds  # pinging every 0.2 s before
+    assert "WATCHDOG" not in kinds[begin:end], kinds  # nothing while the loop is stuck
+    assert kinds[end:].count("WATCHDOG") >= 3, kinds  # and again once it turns
