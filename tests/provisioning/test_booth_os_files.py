@@ -3,8 +3,9 @@
 systemd is not PID 1 here, so nothing is booted: the units are checked by
 ``systemd-analyze verify`` (systemd's own unit parser, which works offline) and
 ``systemd-analyze security --offline``; the udev rules by ``udevadm test`` (udev's
-own rules parser) run in a private mount namespace, so that it can neither load
-the rules into the machine's udev nor change a real device node; the X session
+own rules engine) run in a private mount namespace, so that it can neither load
+the rules into the machine's udev nor change a real device node, on fake USB
+devices made by umockdev (vendor and product IDs, device nodes); the X session
 script against a real Xvfb; the installer with ``--dry-run`` and shellcheck.
 A Python reading of the files checks the keys and values the project relies on,
 and runs even where those tools are missing.
@@ -228,14 +229,30 @@ def test_udev_rules_read_as_udev_reads_them_and_use_the_installer_groups() -> No
     assert len(usb_ids) >= 10  # vendor and product of each example
 
 
-def udevadm_test_isolated(rules_dir: Path, group_file: Path, sys_path: str) -> str:
+def udevadm_test_isolated(
+    tmp_path: Path, rules_dir: Path, group_file: Path, sys_path: str, device: str | None = None
+) -> str:
     """``udevadm test`` with only ``rules_dir`` in /etc/udev/rules.d, in a private mount
-    namespace: /run and /dev are empty tmpfs there, so nothing real is touched."""
+    namespace where /run is an empty tmpfs and /dev an overlay whose writes land in
+    ``tmp_path`` (udevadm test really creates symlinks and sets modes): nothing real
+    is touched. With ``device`` (a umockdev description) the device is faked by
+    ``umockdev-run``, so the rules meet a USB device with vendor and product IDs."""
+    work = tmp_path / "dev-overlay"
+    for sub in ("upper", "work", "pts"):
+        (work / sub).mkdir(parents=True, exist_ok=True)
+    command = f"udevadm test --action=add {sys_path}"
+    if device is not None:
+        (tmp_path / "device.umockdev").write_text(device)
+        command = f"umockdev-run --device {tmp_path / 'device.umockdev'} -- {command}"
     script = (
         f"mount --bind {rules_dir} /etc/udev/rules.d && "
         f"mount --bind {group_file} /etc/group && "
-        "mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /dev && "
-        f"udevadm test --action=add {sys_path}"
+        "mount -t tmpfs tmpfs /run && "
+        f"mount --bind /dev/pts {work / 'pts'} && "
+        f"mount -t overlay overlay -o lowerdir=/dev,upperdir={work / 'upper'},"
+        f"workdir={work / 'work'} /dev && "
+        f"mount --bind {work / 'pts'} /dev/pts && "
+        f"{command}"
     )
     result = subprocess.run(
         ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
@@ -244,10 +261,18 @@ def udevadm_test_isolated(rules_dir: Path, group_file: Path, sys_path: str) -> s
         timeout=120,
         check=False,
     )
-    assert "Reading rules file: /etc/udev/rules.d/" in result.stdout + result.stderr, (
-        result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and "Reading rules file: /etc/udev/rules.d/" in output, output
+    return output
+
+
+def booth_groups_file(tmp_path: Path) -> Path:
+    """/etc/group plus the groups install-booth.sh creates, so that udev resolves them."""
+    group_file = tmp_path / "group"
+    group_file.write_text(
+        Path("/etc/group").read_text() + "guichet-devices:x:990:\nguichet-booth:x:991:\n"
     )
-    return result.stdout + result.stderr
+    return group_file
 
 
 needs_udevadm_namespace = pytest.mark.skipif(
@@ -262,12 +287,9 @@ def test_udevadm_parses_the_rules_without_a_complaint(tmp_path: Path) -> None:
     rules_dir = tmp_path / "rules"
     rules_dir.mkdir()
     shutil.copy(RULES, rules_dir)
-    group_file = tmp_path / "group"
-    # The groups install-booth.sh creates, so that udev can resolve them.
-    group_file.write_text(
-        Path("/etc/group").read_text() + "guichet-devices:x:990:\nguichet-booth:x:991:\n"
+    output = udevadm_test_isolated(
+        tmp_path, rules_dir, booth_groups_file(tmp_path), "/sys/class/tty/tty0"
     )
-    output = udevadm_test_isolated(rules_dir, group_file, "/sys/class/tty/tty0")
     complaints = [
         line
         for line in output.splitlines()
@@ -285,9 +307,137 @@ def test_udevadm_check_catches_a_broken_rule(tmp_path: Path) -> None:
         'SUBSYSTEM=="tty", ATTRS{idVendor}="0403", MODE="0660"\n'
         'SUBSYSTEM=="tty", GROUP="no-such-group-here"\n'
     )
-    output = udevadm_test_isolated(rules_dir, Path("/etc/group"), "/sys/class/tty/tty0")
+    output = udevadm_test_isolated(tmp_path, rules_dir, Path("/etc/group"), "/sys/class/tty/tty0")
     assert f"{RULES.name}:1 Invalid operator" in output
     assert f"{RULES.name}:2 Unknown group" in output
+
+
+USB_BUS = "/devices/pci0000:00/0000:00:14.0/usb1"
+GROUP_IDS = {"dialout": "20", "video": "44", "lp": "7", "guichet-devices": "990"}
+"""Debian's fixed ids, and the one ``booth_groups_file`` gives guichet-devices."""
+
+
+def fake_usb_device(
+    vendor: str,
+    product: str,
+    child: str = "",
+    node: str = "",
+    dev: str = "",
+    subsystem: str = "",
+    attrs: str = "",
+) -> str:
+    """A umockdev description: a USB device ``vendor:product`` on bus 1 port 1 and,
+    with ``child`` (a path below its first interface), the node a driver made for it."""
+    parts = []
+    major, _, minor = dev.partition(":")
+    if child:
+        parts.append(
+            f"P: {USB_BUS}/1-1/1-1:1.0/{child}\nN: {node}\nE: DEVNAME=/dev/{node}\n"
+            f"E: SUBSYSTEM={subsystem}\nE: MAJOR={major}\nE: MINOR={minor}\n"
+            f"A: dev={dev}\n{attrs}"
+        )
+        parts.append(f"P: {USB_BUS}/1-1/1-1:1.0\nE: DEVTYPE=usb_interface\nE: SUBSYSTEM=usb\n")
+    parts.append(
+        f"P: {USB_BUS}/1-1\nN: bus/usb/001/002\nE: DEVNAME=/dev/bus/usb/001/002\n"
+        "E: DEVTYPE=usb_device\nE: SUBSYSTEM=usb\nE: MAJOR=189\nE: MINOR=1\n"
+        f"A: idVendor={vendor}\n"
+        f"A: idProduct={product}\nA: dev=189:1\n"
+    )
+    parts.append(
+        f"P: {USB_BUS}\nE: DEVTYPE=usb_device\nE: SUBSYSTEM=usb\n"
+        "A: idVendor=1d6b\nA: idProduct=0002\n"
+    )
+    parts.append("P: /devices/pci0000:00/0000:00:14.0\nE: SUBSYSTEM=pci\n")
+    return "\n".join(parts)
+
+
+def udev_result(output: str) -> dict[str, str]:
+    """The device's final properties, plus the last GROUP and MODE udev set."""
+    props = dict(re.findall(r"^([A-Za-z_]+)=(.*)$", output, re.M))
+    for what in ("GROUP", "MODE"):
+        found = re.findall(rf"\.rules:\d+ {what} (\d+)$", output, re.M)
+        if found:
+            props[f"_{what}"] = found[-1]
+    return props
+
+
+UDEV_CASES = {
+    "card_reader_ftdi_serial": (
+        fake_usb_device("0403", "6001", "ttyUSB0/tty/ttyUSB0", "ttyUSB0", "188:0", "tty"),
+        "1-1:1.0/ttyUSB0/tty/ttyUSB0",
+        {
+            "_GROUP": "guichet-devices",
+            "_MODE": "0660",
+            "GUICHET_ROLE": "card_reader",
+            "link": "/dev/guichet/card_reader",
+        },
+    ),
+    "receipt_printer_usblp": (
+        fake_usb_device("0416", "5011", "usbmisc/lp0", "usb/lp0", "180:0", "usbmisc"),
+        "1-1:1.0/usbmisc/lp0",
+        {
+            "_GROUP": "guichet-devices",
+            "_MODE": "0660",
+            "GUICHET_ROLE": "receipt_printer",
+            "link": "/dev/guichet/receipt_printer",
+        },
+    ),
+    "receipt_printer_raw_usb": (
+        fake_usb_device("0416", "5011"),
+        "",
+        {"_GROUP": "guichet-devices", "_MODE": "0660"},
+    ),
+    "camera_capture_node": (
+        fake_usb_device(
+            "046d", "0825", "video4linux/video0", "video0", "81:0", "video4linux", "A: index=0\n"
+        ),
+        "1-1:1.0/video4linux/video0",
+        {
+            "_GROUP": "video",
+            "_MODE": "0660",
+            "GUICHET_ROLE": "camera",
+            "link": "/dev/guichet/camera",
+        },
+    ),
+    "scanner_unknown_to_sane": (
+        fake_usb_device("04a9", "1909"),
+        "",
+        {"libsane_matched": "yes", "GUICHET_ROLE": "scanner"},
+    ),
+    "any_other_serial_device": (
+        fake_usb_device("1234", "abcd", "tty/ttyACM0", "ttyACM0", "166:0", "tty"),
+        "1-1:1.0/tty/ttyACM0",
+        {"_GROUP": "dialout", "_MODE": "0660", "GUICHET_ROLE": None, "link": None},
+    ),
+}
+
+
+@needs_udevadm_namespace
+@pytest.mark.skipif(not shutil.which("umockdev-run"), reason="needs umockdev-run (apt umockdev)")
+@pytest.mark.parametrize("case", sorted(UDEV_CASES))
+def test_udev_rules_give_each_fake_usb_device_its_group_mode_and_name(
+    case: str, tmp_path: Path
+) -> None:
+    description, below, wanted = UDEV_CASES[case]
+    rules_dir = tmp_path / "rules"
+    rules_dir.mkdir()
+    shutil.copy(RULES, rules_dir)
+    sys_path = f"/sys{USB_BUS}/1-1" + (f"/{below}" if below else "")
+    output = udevadm_test_isolated(
+        tmp_path, rules_dir, booth_groups_file(tmp_path), sys_path, device=description
+    )
+    props = udev_result(output)
+    for key, value in wanted.items():
+        if key == "link":
+            links = props.get("DEVLINKS", "").split()
+            if value is None:
+                assert not [x for x in links if x.startswith("/dev/guichet/")], output
+            else:
+                assert value in links, output
+        elif key == "_GROUP":
+            assert props.get("_GROUP") == GROUP_IDS[str(value)], output
+        else:
+            assert props.get(key) == value, output
 
 
 # ---------------------------------------------------------------- X session
