@@ -12,9 +12,12 @@ set -euo pipefail
 
 usage() {
     cat <<'USAGE'
-usage: install-booth.sh [--dry-run] [--no-apt] [--source DIR] [--prefix DIR]
+usage: install-booth.sh [--dry-run] [--no-apt] [--no-app] [--root DIR] [--source DIR] [--prefix DIR]
   --dry-run     print every change it would make, change nothing (no root needed)
   --no-apt      do not install Debian packages (they are already there)
+  --no-app      do not install the app into the venv (OS files, user and groups only)
+  --root DIR    install into the system tree at DIR (an image being built) instead
+                of /; implies --no-apt and --no-app, reloads nothing
   --source DIR  the Guichet source to install (default: this checkout)
   --prefix DIR  where the app goes (default /opt/guichet; the units expect it)
 USAGE
@@ -25,6 +28,9 @@ SOURCE="$(cd "$HERE/../.." && pwd)"
 PREFIX="/opt/guichet"
 DRY_RUN=0
 APT=1
+APP=1
+ROOT=""
+CHANGED=0
 
 BOOTH_USER="guichet-booth"
 BOOTH_HOME="/var/lib/guichet-booth"
@@ -55,6 +61,8 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --dry-run) DRY_RUN=1 ;;
         --no-apt) APT=0 ;;
+        --no-app) APP=0 ;;
+        --root) ROOT="$(cd "$2" && pwd)"; APT=0; APP=0; shift ;;
         --source) SOURCE="$(cd "$2" && pwd)"; shift ;;
         --prefix) PREFIX="$2"; shift ;;
         -h | --help) usage; exit 0 ;;
@@ -69,6 +77,7 @@ say() {
 
 # Every change goes through run: printed, then done unless --dry-run.
 run() {
+    CHANGED=1
     if [ "$DRY_RUN" -eq 1 ]; then
         echo "would run:$(printf ' %q' "$@")"
     else
@@ -79,13 +88,36 @@ run() {
 
 # Install a file only when it differs (so a second run changes nothing).
 install_file() {
-    local mode="$1" src="$2" dest="$3"
+    local mode="$1" src="$2" dest="$ROOT$3"
     if [ -f "$dest" ] && cmp -s "$src" "$dest"; then
         say "up to date: $dest"
         return
     fi
-    run install -D -m "$mode" -o root -g root "$src" "$dest"
+    run install -D -m "$mode" -o 0 -g 0 "$src" "$dest"
 }
+
+# Users and groups are read from the files of the tree being installed (with
+# --root, not the machine's), so the checks hold for both.
+has_entry() {
+    grep -q "^$2:" "$ROOT/etc/$1"
+}
+is_member() {
+    awk -F: -v g="$1" -v u="$2" \
+        '$1 == g { n = split($4, m, ","); for (i = 1; i <= n; i++) if (m[i] == u) found = 1 }
+         END { exit !found }' "$ROOT/etc/group"
+}
+# Numeric ids (a name would be looked up on this machine, not in --root's tree);
+# the name itself while it does not exist yet (dry run).
+id_of() {
+    local id
+    id="$(awk -F: -v n="$2" '$1 == n { print $3 }' "$ROOT/etc/$1")"
+    echo "${id:-$2}"
+}
+if [ -n "$ROOT" ]; then
+    ROOT_OPTION=(--root "$ROOT")
+else
+    ROOT_OPTION=()
+fi
 
 if [ "$DRY_RUN" -eq 0 ] && [ "$(id -u)" -ne 0 ]; then
     echo "install-booth: run as root (or with --dry-run)" >&2
@@ -112,51 +144,56 @@ fi
 
 # 2. Groups and the booth user (a system user, no login shell, home = its state).
 for group in "${BOOTH_GROUPS[@]}"; do
-    if ! getent group "$group" >/dev/null; then
-        run groupadd --system "$group"
+    if ! has_entry group "$group"; then
+        run groupadd "${ROOT_OPTION[@]}" --system "$group"
     fi
 done
-if ! id "$BOOTH_USER" >/dev/null 2>&1; then
-    run useradd --system --user-group --home-dir "$BOOTH_HOME" --no-create-home \
-        --shell /usr/sbin/nologin --comment "Guichet booth" "$BOOTH_USER"
+if ! has_entry passwd "$BOOTH_USER"; then
+    run useradd "${ROOT_OPTION[@]}" --system --user-group --home-dir "$BOOTH_HOME" \
+        --no-create-home --shell /usr/sbin/nologin --comment "Guichet booth" "$BOOTH_USER"
 fi
-current_groups=" $(id -nG "$BOOTH_USER" 2>/dev/null || true) "
 for group in "${BOOTH_GROUPS[@]}"; do
-    if [[ "$current_groups" != *" $group "* ]]; then
-        run usermod --append --groups "$group" "$BOOTH_USER"
+    if ! is_member "$group" "$BOOTH_USER"; then
+        run usermod "${ROOT_OPTION[@]}" --append --groups "$group" "$BOOTH_USER"
     fi
 done
+BOOTH_UID="$(id_of passwd "$BOOTH_USER")"
+BOOTH_GID="$(id_of group "$BOOTH_USER")"
 
 # 3. The app: a venv in $PREFIX with the booth's extras, the docs beside it.
-if [ ! -x "$PREFIX/.venv/bin/python" ]; then
-    run install -d -m 0755 "$PREFIX"
-    run python3 -m venv "$PREFIX/.venv"
-fi
-stamp="$PREFIX/.venv/.guichet-source"
-want="$(cd "$SOURCE" && find guichet kiosk provisioning switchboard assets pyproject.toml \
-    -type f ! -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    run "$PREFIX/.venv/bin/pip" install -q --upgrade pip
-    run "$PREFIX/.venv/bin/pip" install -q "${SOURCE}[kiosk]"
-    if [ "$DRY_RUN" -eq 0 ]; then
-        echo "$want" > "$stamp"
+if [ "$APP" -eq 1 ]; then
+    if [ ! -x "$PREFIX/.venv/bin/python" ]; then
+        run install -d -m 0755 "$PREFIX"
+        run python3 -m venv "$PREFIX/.venv"
+    fi
+    stamp="$PREFIX/.venv/.guichet-source"
+    want="$(cd "$SOURCE" && find guichet kiosk provisioning switchboard assets pyproject.toml \
+        -type f ! -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+        run "$PREFIX/.venv/bin/pip" install -q --upgrade pip
+        run "$PREFIX/.venv/bin/pip" install -q "${SOURCE}[kiosk]"
+        if [ "$DRY_RUN" -eq 0 ]; then
+            echo "$want" > "$stamp"
+        fi
+    else
+        say "app: up to date"
     fi
 else
-    say "app: up to date"
+    say "app: not installed (--no-app or --root)"
 fi
 for page in "$SOURCE"/docs/*.md; do
     install_file 0644 "$page" "$PREFIX/docs/$(basename "$page")"
 done
 
 # 4. Configuration folder (root-owned, readable by the booth) and state folder.
-if [ ! -d "$CONFIG_DIR" ]; then
-    run install -d -m 0750 -o root -g "$BOOTH_USER" "$CONFIG_DIR"
+if [ ! -d "$ROOT$CONFIG_DIR" ]; then
+    run install -d -m 0750 -o 0 -g "$BOOTH_GID" "$ROOT$CONFIG_DIR"
 fi
-if [ ! -f "$CONFIG_DIR/booth.toml" ]; then
-    run install -m 0640 -o root -g "$BOOTH_USER" "$HERE/booth.toml.example" "$CONFIG_DIR/booth.toml"
+if [ ! -f "$ROOT$CONFIG_DIR/booth.toml" ]; then
+    run install -m 0640 -o 0 -g "$BOOTH_GID" "$HERE/booth.toml.example" "$ROOT$CONFIG_DIR/booth.toml"
 fi
-if [ ! -d "$BOOTH_HOME" ]; then
-    run install -d -m 0700 -o "$BOOTH_USER" -g "$BOOTH_USER" "$BOOTH_HOME"
+if [ ! -d "$ROOT$BOOTH_HOME" ]; then
+    run install -d -m 0700 -o "$BOOTH_UID" -g "$BOOTH_GID" "$ROOT$BOOTH_HOME"
 fi
 
 # 5. OS files: units, udev rules, X session.
@@ -167,12 +204,30 @@ install_file 0644 "$HERE/70-guichet-booth.rules" "$UDEV_DIR/70-guichet-booth.rul
 install_file 0644 "$HERE/10-guichet-kiosk.conf" "$XORG_DIR/10-guichet-kiosk.conf"
 install_file 0755 "$HERE/guichet-kiosk-session" "$LIB_DIR/guichet-kiosk-session"
 
-# 6. Let systemd and udev see them; start in graphical mode with the booth on.
-run systemctl daemon-reload
-run udevadm control --reload
-run udevadm trigger --action=change --subsystem-match=tty --subsystem-match=usbmisc \
-    --subsystem-match=usb --subsystem-match=video4linux --subsystem-match=sound
-run systemctl enable "${UNITS[@]}"
-run systemctl set-default graphical.target
+# 6. Let systemd and udev see them (only after a change, and only on a running
+# system); start in graphical mode with the booth on.
+if [ "$CHANGED" -eq 1 ] && [ -z "$ROOT" ]; then
+    run systemctl daemon-reload
+    run udevadm control --reload
+    run udevadm trigger --action=change --subsystem-match=tty --subsystem-match=usbmisc \
+        --subsystem-match=usb --subsystem-match=video4linux --subsystem-match=sound
+fi
+SYSTEMCTL=(systemctl)
+if [ -n "$ROOT" ]; then
+    SYSTEMCTL=(systemctl "--root=$ROOT")
+fi
+for unit in "${UNITS[@]}"; do
+    if ! "${SYSTEMCTL[@]}" is-enabled --quiet "$unit" 2>/dev/null; then
+        run "${SYSTEMCTL[@]}" enable "$unit"
+    fi
+done
+# What `systemctl set-default graphical.target` does, also for an image's tree.
+default_target="/lib/systemd/system/graphical.target"
+if [ "$(readlink "$ROOT/etc/systemd/system/default.target" || true)" != "$default_target" ]; then
+    run ln -sfn "$default_target" "$ROOT/etc/systemd/system/default.target"
+fi
 
+if [ "$CHANGED" -eq 0 ]; then
+    say "nothing to change: the booth is installed as this source says"
+fi
 say "done. Next: enrol the booth (guichet enrol, docs/technician.md), then reboot."

@@ -611,13 +611,65 @@ def test_install_dry_run_lists_every_step_and_changes_nothing(tmp_path: Path) ->
     assert any("/etc/udev/rules.d/70-guichet-booth.rules" in s for s in steps) or (
         "up to date: /etc/udev/rules.d/70-guichet-booth.rules" in out
     )
-    assert any(
-        s.endswith("systemctl enable guichet-kiosk-x.service guichet-booth.service") for s in steps
-    )
+    for unit in ("guichet-kiosk-x.service", "guichet-booth.service"):
+        assert any(s.endswith(f"systemctl enable {unit}") for s in steps), steps
     assert any("venv" in s for s in steps)
     if subprocess.run(["id", "guichet-booth"], capture_output=True, check=False).returncode:
         assert any(" useradd " in s and s.endswith(" guichet-booth") for s in steps)
     assert "apt-get" not in out  # --no-apt
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="useradd --root needs root (CI runs as root)")
+def test_install_into_a_system_tree_then_again_changes_nothing(tmp_path: Path) -> None:
+    """``--root`` installs into a tree (the machine itself is not touched); the second
+    run finds everything in place and changes nothing."""
+    root = tmp_path / "image"
+    (root / "etc").mkdir(parents=True)
+    for name in ("passwd", "group", "shadow", "gshadow", "login.defs"):
+        shutil.copy(Path("/etc") / name, root / "etc" / name)
+    machine_groups = Path("/etc/group").read_text()
+    command = ["bash", str(OS_DIR / "install-booth.sh"), "--root", str(root)]
+    first = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert Path("/etc/group").read_text() == machine_groups  # only the tree changed
+
+    passwd = (root / "etc/passwd").read_text()
+    user = re.search(
+        r"^guichet-booth:x:(\d+):(\d+):[^:]*:/var/lib/guichet-booth:/usr/sbin/nologin$",
+        passwd,
+        re.M,
+    )
+    assert user, passwd
+    uid, gid = int(user.group(1)), int(user.group(2))
+    groups = (root / "etc/group").read_text()
+    for group in ("dialout", "lp", "video", "audio", "render", "scanner", "guichet-devices"):
+        members = re.search(rf"^{group}:x:\d+:(.*)$", groups, re.M)
+        assert members and "guichet-booth" in members.group(1).split(","), group
+    modes = {
+        "etc/systemd/system/guichet-booth.service": 0o644,
+        "etc/systemd/system/guichet-kiosk-x.service": 0o644,
+        "etc/udev/rules.d/70-guichet-booth.rules": 0o644,
+        "etc/X11/xorg.conf.d/10-guichet-kiosk.conf": 0o644,
+        "usr/local/lib/guichet/guichet-kiosk-session": 0o755,
+        "etc/guichet": 0o750,
+        "etc/guichet/booth.toml": 0o640,
+        "var/lib/guichet-booth": 0o700,
+        "opt/guichet/docs/technician.md": 0o644,
+    }
+    for path, mode in modes.items():
+        assert (root / path).stat().st_mode & 0o7777 == mode, path
+    assert (root / "etc/guichet").stat().st_gid == gid
+    assert (root / "var/lib/guichet-booth").stat().st_uid == uid
+    wants = root / "etc/systemd/system/graphical.target.wants"
+    assert {p.name for p in wants.iterdir()} == {"guichet-booth.service", "guichet-kiosk-x.service"}
+    assert os.readlink(root / "etc/systemd/system/default.target") == (
+        "/lib/systemd/system/graphical.target"
+    )
+
+    second = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "nothing to change" in second.stdout
+    assert not [line for line in second.stdout.splitlines() if line.startswith("+ ")]
 
 
 def test_install_refuses_to_run_without_root_or_dry_run() -> None:
