@@ -106,3 +106,21 @@ def test_a_frozen_ui_loop_stops_the_watchdog_pings_while_other_threads_run(
     assert kinds[:begin].count("WATCHDOG") >= 3, kinds  # pinging every 0.2 s before
     assert "WATCHDOG" not in kinds[begin:end], kinds  # nothing while the loop is stuck
     assert kinds[end:].count("WATCHDOG") >= 3, kinds  # and again once it turns
+
+
+def test_watchdog_kill_signal_leaves_the_python_stacks_in_the_log(
+    switchboard: RunningServer, tmp_path: Path
+) -> None:
+    """On a watchdog timeout systemd sends SIGABRT; the unit sets PYTHONFAULTHANDLER=1."""
+    with NotifyListener() as listener:
+        env = {**listener.env(WATCHDOG_USEC), "PYTHONFAULTHANDLER": "1"}
+        booth = start_booth(switchboard, tmp_path, env, 1)
+        try:
+            listener.wait_for("READY", START_TIMEOUT_S)
+            booth.send_signal(signal.SIGABRT)
+            assert booth.wait(15) == -signal.SIGABRT  # a failure: Restart=on-failure
+        finally:
+            stop(booth)
+    log = (tmp_path / "booth-1.log").read_text(errors="replace")
+    assert "Fatal Python error: Aborted" in log
+    assert 'File "' in log  # where each thread was, for the technician's report

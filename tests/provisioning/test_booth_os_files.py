@@ -88,6 +88,9 @@ def test_units_notify_watch_restart_and_are_hardened(name: str) -> None:
         assert one(unit, "Service", key) == value, f"{name}: {key}"
     # Only its own state is writable, 0700 (the server refuses a looser data dir).
     assert one(unit, "Service", "StateDirectoryMode") == "0700"
+    # A watchdog kill leaves Python stacks in the journal, never a core on disk.
+    assert one(unit, "Service", "LimitCORE") == "0"
+    assert "PYTHONFAULTHANDLER=1" in unit["Service"]["Environment"]
     user = one(unit, "Service", "User")
     assert user != "root" and user.startswith("guichet")
 
@@ -100,6 +103,8 @@ def test_booth_unit_restarts_fast_runs_on_the_kiosk_x_and_keeps_its_devices() ->
     assert int(one(unit, "Service", "WatchdogSec")) <= 30
     assert one(unit, "Service", "User") == "guichet-booth"
     assert "guichet-kiosk-x.service" in one(unit, "Unit", "BindsTo")
+    # ...and X brings it back when X itself restarts.
+    assert "guichet-booth.service" in one(read_unit("guichet-kiosk-x.service"), "Unit", "Wants")
     assert one(unit, "Service", "ExecStartPre") == f"{SESSION_EXEC} wait-x"
     env = unit["Service"]["Environment"]
     assert "DISPLAY=:0" in env
