@@ -32,16 +32,24 @@ class BoothWatchdog:
         self._app: Any = None
 
     def start(self, app: Any) -> None:
-        """Schedule READY after the next frame and WATCHDOG pings; call from ``on_start``."""
+        """Schedule READY after the first frame and WATCHDOG pings; call from ``on_start``."""
         from kivy.clock import Clock
+        from kivy.core.window import Window
 
         self._app = app
-        # on_start runs before the first frame is drawn: the next clock tick is
-        # after it, when the citizen can see the welcome screen.
-        self._events.append(Clock.schedule_once(self._ready, 0))
+        # on_start runs before the first frame: READY waits for the first on_flip
+        # (the frame is drawn), then for the next tick (it is on screen).
+        Window.fbind("on_flip", self._first_frame)
         if self.notifier.enabled and self.notifier.watchdog_s:
             self._events.append(Clock.schedule_interval(self._ping, self.notifier.watchdog_s))
         app.bind(on_stop=self._stopping)
+
+    def _first_frame(self, *_: Any) -> None:
+        from kivy.clock import Clock
+        from kivy.core.window import Window
+
+        Window.funbind("on_flip", self._first_frame)
+        self._events.append(Clock.schedule_once(self._ready, 0))
 
     def _ready(self, _dt: float) -> None:
         message = READY_MESSAGE.format(screen=self._screen())
