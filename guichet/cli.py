@@ -39,8 +39,7 @@ def _database(args: argparse.Namespace) -> Any:
 
 def cmd_server(args: argparse.Namespace) -> int:
     """Run the switchboard until interrupted."""
-    import uvicorn
-
+    from guichet.serving import run_server
     from switchboard.app import create_app
     from switchboard.settings import SettingsError, load_settings
 
@@ -60,7 +59,7 @@ def cmd_server(args: argparse.Namespace) -> int:
     except (SettingsError, ValueError) as exc:
         print(f"guichet server: {exc}", file=sys.stderr)
         return 2
-    uvicorn.run(
+    run_server(
         app,
         host=settings.host,
         port=settings.port,

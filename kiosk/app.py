@@ -165,6 +165,9 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
             except (NotImplementedError, RuntimeError, ValueError):
                 logger.warning("cannot handle signal %s here", signum)
         self._start_task = loop.create_task(self.controller.start())
+        from kiosk.service_watchdog import start_booth_watchdog
+
+        self.service_watchdog = start_booth_watchdog(self)  # systemd READY/WATCHDOG/STOPPING
 
     def _stop_requested(self, signum: int) -> None:
         logger.info("signal %s: stopping the booth", signum)
