@@ -25,7 +25,7 @@ from provisioning.keys import (
     public_from_b64,
     read_private_key,
 )
-from provisioning.messages import EnrolRequest, EnrolResponse
+from provisioning.messages import BundleReport, EnrolRequest, EnrolResponse
 from provisioning.signing import sign_request
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,7 @@ IDENTITY_FILE = "identity.json"
 HTTP_TIMEOUT_S = 10.0
 ENROL_PATH = "/api/v1/provisioning/enrol"
 BUNDLE_PATH = "/api/v1/provisioning/bundle"
+REPORT_PATH = "/api/v1/provisioning/report"
 
 
 class ProvisioningRefused(Exception):
@@ -126,6 +127,25 @@ class ProvisioningClient:
         self._key: Ed25519PrivateKey = read_private_key(self.store.dir / KEY_FILE)
         self._server_key = public_from_b64(self.identity.server_public_key)
         self._http = session or requests.Session()
+
+    def signed_headers(self, method: str, path: str, body: bytes = b"") -> dict[str, str]:
+        """Fresh signed headers for one request (also used for the WebSocket upgrade)."""
+        return sign_request(self._key, self.identity.booth_id, method, path, body)
+
+    def report_rejection(self, version: int | None, code: str, reason: str) -> None:
+        """Tell the server this booth refused (or rolled back) a bundle."""
+        body = BundleReport(version=version, code=code, reason=reason[:500])
+        data = body.model_dump_json().encode()
+        headers = self.signed_headers("POST", REPORT_PATH, data)
+        headers["Content-Type"] = "application/json"
+        response = self._http.post(
+            self.identity.server_url + REPORT_PATH,
+            data=data,
+            headers=headers,
+            timeout=HTTP_TIMEOUT_S,
+        )
+        if response.status_code not in (200, 204):
+            raise _refusal(response)
 
     def _get(self, path: str) -> requests.Response:
         headers = sign_request(self._key, self.identity.booth_id, "GET", path)
