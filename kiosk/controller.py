@@ -1064,6 +1064,8 @@ class BoothController:
             await self._signaling.start()
         if self.services is not None:
             self.services = self._shown_services(self.services)
+        if new.config_poll_s != old.config_poll_s:
+            self._config_kick.set()  # the running wait was for the old interval
         self._catalogue_kick.set()
         self._changed()
 

@@ -10,12 +10,30 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.app import App
-from kivy.factory import Factory
+from kivy.properties import StringProperty
+from kivy.uix.button import Button
 
 from kiosk.ui.common import BoothScreen, load_kv
 from provisioning.service import CODE_ALPHABET
 
 ERASE = "erase"
+
+
+class SetupKey(Button):  # type: ignore[misc]  # kivy has no type information
+    """One key of the code keypad (``key``: the character, or ``erase``)."""
+
+    gid = StringProperty("")
+    key = StringProperty("")
+
+
+class SetupEraseKey(SetupKey):
+    """Erases the last character."""
+
+
+class SetupOkKey(Button):  # type: ignore[misc]  # kivy has no type information
+    """Enrols with what was typed."""
+
+    gid = StringProperty("")
 
 
 class SetupScreen(BoothScreen):
@@ -24,9 +42,9 @@ class SetupScreen(BoothScreen):
     def on_kv_post(self, base_widget: Any) -> None:
         keypad = self.ids.setup_keypad
         for char in CODE_ALPHABET:
-            keypad.add_widget(Factory.SetupKey(text=char, key=char, gid=f"setup_key_{char}"))
-        keypad.add_widget(Factory.SetupEraseKey(key=ERASE, gid="setup_erase"))
-        ok = Factory.SetupOkKey(gid="setup_ok")
+            keypad.add_widget(SetupKey(text=char, key=char, gid=f"setup_key_{char}"))
+        keypad.add_widget(SetupEraseKey(key=ERASE, gid="setup_erase"))
+        ok = SetupOkKey(gid="setup_ok")
         ok.bind(on_release=lambda *_: self.submit())
         keypad.add_widget(ok)
 
