@@ -1076,3 +1076,7 @@ class BoothController:
         self.revoked = True
         self._catalogue_kick.set()
         self._config_kick.set()
+        signaling = self._signaling
+        if signaling is not None and signaling.state not in ("revoked", "stopped"):
+            # Learnt over HTTP first: the socket must not keep knocking either.
+            self._spawn(signaling.stop(), "signaling-stop")
