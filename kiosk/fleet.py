@@ -31,7 +31,7 @@ from provisioning.booth_client import (
     SyncOutcome,
     enrol,
 )
-from provisioning.bundle import BundlePayload, verify_bundle
+from provisioning.bundle import BundlePayload
 from provisioning.schema import BoothConfig, Peripheral, PeripheralRole
 
 logger = logging.getLogger(__name__)
@@ -159,12 +159,8 @@ class BoothFleet:
         return identity
 
     def current(self) -> BundlePayload | None:
-        """The bundle in force, re-verified (without expiry); None if none or unreadable."""
-        client = self.client
-        data = client.store.current()
-        if data is None:
-            return None
-        return verify_bundle(data, client._server_key, client.identity.booth_id, check_expiry=False)
+        """The bundle in force, re-verified against the pinned key (expiry not checked)."""
+        return self.client.current_payload()
 
     def startup_settings(self) -> BoothSettings:
         """At start: finish an interrupted apply, then the settings of the last good bundle."""

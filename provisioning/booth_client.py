@@ -18,7 +18,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from provisioning.booth_store import BoothStore, HealthCheck, atomic_write
-from provisioning.bundle import BundleRejected, verify_bundle
+from provisioning.bundle import BundlePayload, BundleRejected, verify_bundle
 from provisioning.keys import (
     load_or_create_private_key,
     public_b64,
@@ -160,13 +160,17 @@ class ProvisioningClient:
         """The signed bundle the server has for this booth (not yet verified)."""
         return self._get(BUNDLE_PATH).content
 
-    def current_version(self) -> int | None:
-        """The version applied now, re-checked against the pinned server key."""
+    def current_payload(self) -> BundlePayload | None:
+        """The bundle applied now, re-checked against the pinned key (expiry not checked)."""
         data = self.store.current()
         if data is None:
             return None
-        payload = verify_bundle(data, self._server_key, self.identity.booth_id, check_expiry=False)
-        return payload.version
+        return verify_bundle(data, self._server_key, self.identity.booth_id, check_expiry=False)
+
+    def current_version(self) -> int | None:
+        """The version applied now, re-checked against the pinned server key."""
+        payload = self.current_payload()
+        return payload.version if payload is not None else None
 
     def sync(self, health_check: HealthCheck) -> SyncOutcome:
         """Fetch the bundle; verify and apply it if newer (:class:`BundleRejected` if bad)."""
