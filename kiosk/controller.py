@@ -35,6 +35,7 @@ from kiosk.call.signaling import ServerMessage, SignalingClient, SignalingState
 from kiosk.call.speaker import Speaker
 from kiosk.config import HTTP_TIMEOUT_S, BoothSettings
 from kiosk.devices.base import DeviceError, DeviceStatus
+from kiosk.devices.camera_qr import CameraQrReader
 from kiosk.devices.manager import DeviceManager
 from kiosk.devices.receipt_printer import Receipt
 from kiosk.fleet import BoothFleet, parse_scanned_code
@@ -220,6 +221,10 @@ class BoothController:
         """Bundles refused or rolled back since start (tests and diagnostics)."""
         self._config_kick = asyncio.Event()
         self._reported: tuple[int | None, str] | None = None
+        self.setup_media_factory: Callable[[], MediaSources] = self._open_setup_media
+        """Opens the camera whose QR codes the setup screen reads (tests replace it)."""
+        self.setup_qr: CameraQrReader | None = None
+        self._setup_media: MediaSources | None = None
 
     # -- observable state ----------------------------------------------------
 
@@ -283,6 +288,7 @@ class BoothController:
         await self._start_devices()
         if self.setup_needed:
             logger.info("this booth is not enrolled: setup screen")
+            self._spawn(self._start_setup_camera(), "setup-camera")
             self._changed()
             return
         await self._start_online()
@@ -333,6 +339,7 @@ class BoothController:
         self._loops.clear()
         self._tasks.clear()
         await self._close_call()
+        await self._stop_setup_camera()
         if self._signaling is not None:
             await self._signaling.stop()
             self._signaling = None
@@ -924,6 +931,31 @@ class BoothController:
         self.setup_code = "".join(c for c in scanned.code if c.isalnum())[:SETUP_CODE_CHARS]
         self.submit_enrolment(None, scanned.site)
 
+    def _open_setup_media(self) -> MediaSources:
+        return make_media(self.settings.fake_media, self.settings.camera, self.settings.microphone)
+
+    async def _start_setup_camera(self) -> None:
+        """Read enrolment QR codes with the camera while the setup screen is shown."""
+        try:
+            media = await asyncio.to_thread(self.setup_media_factory)
+        except Exception as exc:
+            logger.warning("setup: no camera for QR codes (%s); keypad and barcode reader", exc)
+            return
+        if not self.setup_needed or self._stopped:
+            media.close()
+            return
+        self._setup_media = media
+        self.setup_qr = CameraQrReader(media.subscribe_video(), on_code=self._code_scanned)
+        self.setup_qr.start()
+
+    async def _stop_setup_camera(self) -> None:
+        reader, media = self.setup_qr, self._setup_media
+        self.setup_qr, self._setup_media = None, None
+        if reader is not None:
+            await reader.stop()
+        if media is not None:
+            media.close()
+
     def setup_asks_server(self) -> bool:
         """Whether the setup screen must ask for the server address (not in booth.toml)."""
         return "server_url" not in self.settings.model_fields_set
@@ -957,6 +989,7 @@ class BoothController:
             self.setup_error = MSG_SETUP_FAILED
         else:
             logger.info("enrolled as %s: fetching the configuration", identity.booth_id)
+            await self._stop_setup_camera()
             await self._sync_config()
             if self.pending_settings is not None:
                 await self.apply_settings(self.pending_settings)

@@ -18,8 +18,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import av
+import numpy as np
+import qrcode  # type: ignore[import-untyped]
+from aiortc import VideoStreamTrack
 from kivy_harness import BoothHarness, harness_settings
 
+from kiosk.call.media import FakeMicrophone, MediaSources
 from kiosk.devices.sim.barcode_reader import BarcodeScannerSimulator
 from provisioning import service
 from provisioning.booth_client import IDENTITY_FILE, KEY_FILE, enrol
@@ -117,6 +122,42 @@ async def setup_by_barcode(ctx: dict[str, Any]) -> None:
             assert (Path(ctx["data_dir"]) / IDENTITY_FILE).exists()
     finally:
         await scanner.stop()
+
+
+class QrCamera(VideoStreamTrack):  # type: ignore[misc]
+    """A camera that films a QR code on white (no webcam on a test machine: the one
+    stand-in of these scenarios; decoding and the booth's reader are real)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        qr = qrcode.QRCode(border=4)
+        qr.add_data(text)
+        qr.make(fit=True)
+        modules = np.array(qr.get_matrix(), dtype=np.bool_)
+        block = np.kron(modules, np.ones((6, 6), dtype=np.bool_))
+        image = np.full((480, 640), 235, dtype=np.uint8)
+        image[40 : 40 + block.shape[0], 160 : 160 + block.shape[1]] = np.where(block, 25, 235)
+        self._pixels = av.VideoFrame.from_ndarray(image, format="gray").reformat(format="yuv420p")
+
+    async def recv(self) -> av.VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        frame = av.VideoFrame.from_ndarray(self._pixels.to_ndarray(), format="yuv420p")
+        frame.pts, frame.time_base = pts, time_base
+        return frame
+
+
+async def setup_by_camera_qr(ctx: dict[str, Any]) -> None:
+    """The technician shows the code's QR to the booth camera."""
+    text = f"GUICHET-ENROL:{SITE}:{ctx['_code']}"
+    booth = BoothHarness(_settings(ctx))
+    booth.app.controller.setup_media_factory = lambda: MediaSources(
+        QrCamera(text), FakeMicrophone(), "QR test camera"
+    )
+    async with booth:
+        await booth.wait_screen("welcome", timeout=SETUP_TIMEOUT_S)
+        await booth.wait_for(lambda: booth.controller.link_state == "connected", timeout=15)
+        assert (Path(ctx["data_dir"]) / IDENTITY_FILE).exists()
+        assert booth.controller.setup_qr is None  # the camera is released once enrolled
 
 
 def _enrol_now(ctx: dict[str, Any]) -> str:

@@ -53,6 +53,10 @@ def test_setup_screen_code_from_barcode_reader(switchboard: RunningServer, tmp_p
     run_scenario("booth_fleet_scenarios:setup_by_barcode", _ctx(switchboard, tmp_path))
 
 
+def test_setup_screen_code_from_camera_qr(switchboard: RunningServer, tmp_path: Path) -> None:
+    run_scenario("booth_fleet_scenarios:setup_by_camera_qr", _ctx(switchboard, tmp_path))
+
+
 def test_pushed_config_applied_and_tampered_bundle_reported(
     switchboard: RunningServer, tmp_path: Path
 ) -> None:
