@@ -77,6 +77,7 @@ MSG_SETUP_UNREACHABLE = (
 )
 MSG_SETUP_FAILED = "The booth could not be set up. Try again, or call support."
 MSG_SETUP_INCOMPLETE = "Type the 16 characters of the code, the server address and the site."
+MSG_SETUP_NOT_A_CODE = "This is not a set-up code. Show the set-up code's QR code."
 SETUP_CODE_CHARS = 16
 CONSENT_QUESTIONS: dict[wire.DeviceKind, str] = {
     wire.DeviceKind.READ_CARD: "The agent asks to read your card. Do you agree?",
@@ -925,7 +926,7 @@ class BoothController:
         scanned = parse_scanned_code(text)
         if scanned is None:
             logger.warning("setup: the scanned code is not an enrolment code")
-            self.setup_error = SETUP_ERRORS["unknown_code"]
+            self.setup_error = MSG_SETUP_NOT_A_CODE
             self._changed()
             return
         self.setup_code = "".join(c for c in scanned.code if c.isalnum())[:SETUP_CODE_CHARS]

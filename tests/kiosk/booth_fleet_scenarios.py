@@ -110,12 +110,18 @@ async def setup_by_barcode(ctx: dict[str, Any]) -> None:
     scanner = BarcodeScannerSimulator()
     path = await scanner.start()
     try:
-        settings = _settings(ctx, devices={"barcode_reader": {"path": path}})
+        # An English-speaking technician: the booth's first language is English.
+        settings = _settings(ctx, devices={"barcode_reader": {"path": path}}, default_language="en")
         async with BoothHarness(settings) as booth:
             await booth.wait_screen("setup")
+            await booth.wait_text("Setting up this booth")
             await booth.wait_for(
                 lambda: booth.controller.devices.usable("barcode_reader"), what="reader ready"
             )
+            await scanner.scan("3700123456789")  # a product barcode, not a set-up code
+            await booth.wait_text("This is not a set-up code. Show the set-up code's QR code.")
+            await booth.frames(2)
+            booth.screenshot("36_setup_bad_scan_en")
             await scanner.scan(f"GUICHET-ENROL:{SITE}:{ctx['_code']}")
             await booth.wait_screen("welcome", timeout=SETUP_TIMEOUT_S)
             await booth.wait_for(lambda: booth.controller.link_state == "connected", timeout=15)
