@@ -58,12 +58,14 @@ async def type_code(booth: BoothHarness, code: str) -> None:
 async def setup_by_keypad(ctx: dict[str, Any]) -> None:
     """Unreachable server, used code, then the right code: each error plain, then welcome."""
     data_dir = Path(ctx["data_dir"])
-    # No server_url in booth.toml: the setup screen asks for it (site is configured).
+    # Neither server_url nor site in booth.toml: the setup screen asks for both.
     async with BoothHarness(_settings(ctx)) as booth:
         await booth.wait_screen("setup")
         await booth.wait_text("Mise en service de la borne")
         assert booth.find("setup_server").opacity == 1
-        booth.find("setup_server").text = ctx["_dead_url"]
+        assert booth.find("setup_site").opacity == 1
+        await booth.type_text("setup_server", ctx["_dead_url"])
+        await booth.type_text("setup_site", SITE)
         await type_code(booth, ctx["_code"])
         assert booth.text_of("setup_code_display") == " ".join(
             ctx["_code"].replace("-", "")[i : i + 4] for i in range(0, 16, 4)
@@ -76,7 +78,8 @@ async def setup_by_keypad(ctx: dict[str, Any]) -> None:
         booth.screenshot("31_setup_unreachable_fr")
 
         # The right address, but a code already spent: a plain error, nothing lost.
-        booth.find("setup_server").text = ctx["_server_url"]
+        booth.find("setup_server").text = ""
+        await booth.type_text("setup_server", ctx["_server_url"])
         for _ in range(16):
             await booth.tap("setup_erase")
         assert booth.controller.setup_code == ""

@@ -39,6 +39,8 @@ def _ctx(server: RunningServer, tmp_path: Path, *, with_server_url: bool = True)
     }
     if with_server_url:
         ctx["server_url"] = server.base_url
+    else:  # a booth.toml with only data_dir: the setup screen asks for both
+        del ctx["site"]
     return ctx
 
 
