@@ -965,7 +965,9 @@ class BoothController:
         """The technician pressed OK (or scanned a code): enrol with the typed code."""
         if not self.setup_needed or self.setup_busy or self.fleet is None:
             return
-        url = (server_url or "").strip().rstrip("/") or self.settings.server_url
+        url = (server_url or "").strip().rstrip("/")
+        if not url and not self.setup_asks_server():
+            url = self.settings.server_url
         site = (site or "").strip().lower() or self.settings.site or ""
         if len(self.setup_code) != SETUP_CODE_CHARS or not site or "://" not in url:
             self.setup_error = MSG_SETUP_INCOMPLETE

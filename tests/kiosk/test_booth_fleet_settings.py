@@ -10,7 +10,7 @@ import pytest
 
 from kiosk import session as s
 from kiosk.config import BoothSettings
-from kiosk.controller import TICK_S, BoothController
+from kiosk.controller import MSG_SETUP_INCOMPLETE, TICK_S, BoothController
 from kiosk.fleet import ScannedCode, is_enrolled, parse_scanned_code, settings_from_config
 from kiosk.technician import hash_pin
 from provisioning.schema import BoothConfig, Branding, IdleTimeouts, Peripheral, PeripheralRole
@@ -123,5 +123,24 @@ def test_new_config_waits_for_the_end_of_the_session(tmp_path: Path) -> None:
         finally:
             tick.cancel()
             await controller.stop()
+
+    asyncio.run(scenario())
+
+
+def test_setup_refuses_to_guess_a_missing_server_address(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        controller = BoothController(BoothSettings(data_dir=tmp_path, fullscreen=False))
+        assert controller.screen == "setup"
+        assert controller.setup_asks_server()
+        for char in "ABCDEFGHJKMNPQRSTU":  # two too many: the 17th and 18th are ignored
+            controller.setup_key(char)
+        assert controller.setup_code == "ABCDEFGHJKMNPQRS"
+        controller.submit_enrolment("", "florac")
+        assert controller.setup_error == MSG_SETUP_INCOMPLETE
+        assert not controller.setup_busy
+        controller.setup_key("erase")
+        assert controller.setup_code == "ABCDEFGHJKMNPQR"
+        assert controller.setup_error == ""
+        await controller.stop()
 
     asyncio.run(scenario())
