@@ -170,10 +170,13 @@ class Error(_Msg):
 
 
 class BoothHello(_Msg):
-    """First message a booth sends on its WebSocket: proves who it is."""
+    """First message a booth sends on its WebSocket: proves who it is.
+
+    An enrolled booth signs the WebSocket upgrade request with its key instead
+    (``docs/provisioning.md``) and sends no token."""
 
     type: Literal["hello"] = "hello"
-    token: Annotated[str, Field(min_length=8, max_length=256)]
+    token: Annotated[str, Field(min_length=8, max_length=256)] | None = None
     app_version: Annotated[str, Field(max_length=64)] = "unknown"
 
 

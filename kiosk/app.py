@@ -99,9 +99,17 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
         from kiosk.ui.tr import Tr
 
         super().__init__(**kwargs)
+        fleet = None
+        if settings.data_dir is not None:
+            from kiosk.fleet import BoothFleet
+
+            fleet = BoothFleet(settings)
+            if fleet.enrolled:
+                # Runs from its last good signed config; booth.toml only bootstraps.
+                settings = fleet.startup_settings()
         self.settings = settings
         self.translator = Translator(settings.default_language)
-        self.controller = BoothController(settings, translator=self.translator)
+        self.controller = BoothController(settings, translator=self.translator, fleet=fleet)
         self.tr = Tr(self.translator)
         self.state = BoothState(self.controller)
         self.close_requests = 0
@@ -123,6 +131,7 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
         from kiosk.ui.goodbye import GoodbyeScreen
         from kiosk.ui.idle_warning import IdleWarning
         from kiosk.ui.out_of_service import OutOfServiceScreen
+        from kiosk.ui.setup import SetupScreen
         from kiosk.ui.technician import PinPad, TechnicianScreen
         from kiosk.ui.waiting import WaitingScreen
         from kiosk.ui.welcome import WelcomeScreen
@@ -140,6 +149,7 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
             GoodbyeScreen(),
             OutOfServiceScreen(),
             TechnicianScreen(),
+            SetupScreen(),
         ):
             manager.add_widget(screen)
         manager.current = self.state.screen

@@ -18,6 +18,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--token-file", metavar="PATH", type=Path, help="booth token file (0600)")
     parser.add_argument("--config", metavar="PATH", type=Path, help="booth TOML settings")
     parser.add_argument(
+        "--data-dir",
+        metavar="PATH",
+        type=Path,
+        help="state folder of a fleet booth (key, identity, signed config): setup screen "
+        "until enrolled",
+    )
+    parser.add_argument(
         "--fake-media", action="store_true", default=None, help="test pattern and tone"
     )
     parser.add_argument("--windowed", action="store_true", help="a window, not full screen")
@@ -31,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
         args.config,
         server_url=args.server,
         token_file=args.token_file,
+        data_dir=args.data_dir,
         fake_media=args.fake_media,
         fullscreen=False if args.windowed else None,
         default_language=args.language,

@@ -66,6 +66,24 @@ class BoothSettings(BaseModel):
     technician_pin_hash: str | None = None
     """``scrypt$<salt-b64>$<hash-b64>`` (``python -m kiosk.technician``); without it
     the technician diagnostics screen cannot be opened."""
+    data_dir: Path | None = None
+    """The booth's private state folder (key, identity, signed config). Set: the booth
+    is a fleet booth (setup screen until enrolled, then runs from its signed config);
+    unset: a hand-configured booth with a token (demo, tests)."""
+    site: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=40)
+    """The site this booth is installed at, for its enrolment (asked on the setup
+    screen when not set here)."""
+    services: list[str] = Field(default_factory=list)
+    """Service ids shown, in order; empty: every service of the catalogue."""
+    brand_name: str = "Visio-guichet"
+    brand_primary: str = Field(default="#000091", pattern=r"^#[0-9a-fA-F]{6}$")
+    brand_accent: str = Field(default="#e1000f", pattern=r"^#[0-9a-fA-F]{6}$")
+    volume: int = Field(default=80, ge=0, le=100)
+    log_level: str = Field(default="info", pattern=r"^(debug|info|warning|error)$")
+    config_poll_s: float = Field(default=300.0, gt=0)
+    """How often an enrolled booth asks for a newer config (besides ``config_available``)."""
+    config_version: int | None = None
+    """Version of the signed config these settings come from (None: booth.toml only)."""
 
     @field_validator("server_url")
     @classmethod

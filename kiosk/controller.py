@@ -35,9 +35,14 @@ from kiosk.call.signaling import ServerMessage, SignalingClient, SignalingState
 from kiosk.call.speaker import Speaker
 from kiosk.config import HTTP_TIMEOUT_S, BoothSettings
 from kiosk.devices.base import DeviceError, DeviceStatus
+from kiosk.devices.camera_qr import CameraQrReader
 from kiosk.devices.manager import DeviceManager
 from kiosk.devices.receipt_printer import Receipt
+from kiosk.fleet import BoothFleet, parse_scanned_code
 from kiosk.i18n import Translator
+from provisioning.booth_client import ProvisioningRefused, SyncOutcome
+from provisioning.booth_store import ApplyFailed
+from provisioning.bundle import BundleRejected
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +65,20 @@ MSG_SOMETHING_WRONG = "Something went wrong. Please try again."
 MSG_SERVICE_CLOSED = "This service is closed right now."
 MSG_MEDIA = "The camera or the microphone is not working."
 MSG_INTERRUPTED = "The call was interrupted."
+# Setup screen (enrolment) messages: what happened and what to do, in plain words.
+SETUP_ERRORS = {
+    "unknown_code": "This code is not known. Check it and type it again.",
+    "code_used": "This code has already been used. Ask for a new code.",
+    "code_expired": "This code has expired. Ask for a new code.",
+    "wrong_site": "This code is for another site. Check the site or ask for a new code.",
+}
+MSG_SETUP_UNREACHABLE = (
+    "The server cannot be reached. Check the network cable and the address, then try again."
+)
+MSG_SETUP_FAILED = "The booth could not be set up. Try again, or call support."
+MSG_SETUP_INCOMPLETE = "Type the 16 characters of the code, the server address and the site."
+MSG_SETUP_NOT_A_CODE = "This is not a set-up code. Show the set-up code's QR code."
+SETUP_CODE_CHARS = 16
 CONSENT_QUESTIONS: dict[wire.DeviceKind, str] = {
     wire.DeviceKind.READ_CARD: "The agent asks to read your card. Do you agree?",
     wire.DeviceKind.SCAN: "The agent asks to scan your document. Do you agree?",
@@ -101,11 +120,15 @@ class CatalogueUnauthorized(Exception):
     """The switchboard refused this booth's token."""
 
 
-def fetch_catalogue(server_url: str, token: str) -> wire.Catalogue:
-    """GET the service catalogue (blocking: call it through ``asyncio.to_thread``)."""
+def fetch_catalogue(
+    server_url: str, token: str, headers: Callable[[], dict[str, str]] | None = None
+) -> wire.Catalogue:
+    """GET the service catalogue (blocking: call it through ``asyncio.to_thread``).
+
+    ``headers`` (an enrolled booth's signed headers) replaces the bearer token."""
     resp = requests.get(
         server_url + CATALOGUE_PATH,
-        headers={"Authorization": f"Bearer {token}"},
+        headers=headers() if headers is not None else {"Authorization": f"Bearer {token}"},
         timeout=HTTP_TIMEOUT_S,
     )
     if resp.status_code in (401, 403):
@@ -123,6 +146,7 @@ class BoothController:
         *,
         translator: Translator | None = None,
         clock: Callable[[], float] = time.monotonic,
+        fleet: BoothFleet | None = None,
     ) -> None:
         self.settings = settings
         self.translator = translator or Translator(settings.default_language)
@@ -179,6 +203,29 @@ class BoothController:
         self._token = ""
         self._consent_future: asyncio.Future[bool] | None = None
         self._consent_lock = asyncio.Lock()
+        if fleet is None and settings.data_dir is not None:
+            fleet = BoothFleet(settings)
+        self.fleet: BoothFleet | None = fleet
+        """The fleet link of an enrolled (or to-be-enrolled) booth; None with a token."""
+        self.setup_needed = self.fleet is not None and not self.fleet.enrolled
+        """No identity yet: the setup screen is shown until the booth is enrolled."""
+        self.setup_code = ""
+        """The enrolment code typed or scanned so far (letters and digits only)."""
+        self.setup_busy = False
+        self.setup_error = ""
+        """Msgid of why the last enrolment attempt failed ("" when none)."""
+        self.revoked = False
+        """The server revoked this booth: out of service for good, no more requests."""
+        self.pending_settings: BoothSettings | None = None
+        """A newly applied config waiting for the end of the citizen's session."""
+        self.config_rejections = 0
+        """Bundles refused or rolled back since start (tests and diagnostics)."""
+        self._config_kick = asyncio.Event()
+        self._reported: tuple[int | None, str] | None = None
+        self.setup_media_factory: Callable[[], MediaSources] = self._open_setup_media
+        """Opens the camera whose QR codes the setup screen reads (tests replace it)."""
+        self.setup_qr: CameraQrReader | None = None
+        self._setup_media: MediaSources | None = None
 
     # -- observable state ----------------------------------------------------
 
@@ -195,6 +242,8 @@ class BoothController:
     @property
     def screen(self) -> str:
         """Name of the screen to show."""
+        if self.setup_needed:
+            return "setup"
         if self.technician_open and self.machine.state in (s.State.WELCOME, s.State.OUT_OF_SERVICE):
             return "technician"
         return SCREEN_NAMES[self.machine.state]
@@ -232,30 +281,53 @@ class BoothController:
     # -- life cycle ------------------------------------------------------------
 
     async def start(self) -> None:
-        """Read the token, connect to the switchboard and start the timers."""
+        """Read the token (or the booth's identity), connect and start the timers.
+
+        A fleet booth without an identity shows the setup screen instead and goes
+        on once the technician has enrolled it (:meth:`submit_enrolment`)."""
         self._stopped = False
         await self._start_devices()
-        try:
-            self._token = self.settings.read_token()
-        except Exception as exc:
-            logger.error("cannot read the booth token: %s", exc)
-            self.problem = "unauthorized"
-            self.dispatch(s.ServerDown())
+        if self.setup_needed:
+            logger.info("this booth is not enrolled: setup screen")
+            self._spawn(self._start_setup_camera(), "setup-camera")
+            self._changed()
             return
-        self._signaling = SignalingClient(
-            self.settings.ws_url,
-            self._token,
-            APP_VERSION,
-            reconnect_min_s=self.settings.retry_min_s,
-            reconnect_max_s=self.settings.retry_max_s,
-            on_message=self._on_message,
-            on_state=self._on_signaling_state,
-        )
+        await self._start_online()
+
+    async def _start_online(self) -> None:
+        signed: Callable[[], dict[str, str]] | None = None
+        if self.fleet is not None:
+            fleet = self.fleet
+            signed = lambda: fleet.signed_headers("GET", "/ws/booth")  # noqa: E731
+            self.booth_name = fleet.identity.booth_id
+        else:
+            try:
+                self._token = self.settings.read_token()
+            except Exception as exc:
+                logger.error("cannot read the booth token: %s", exc)
+                self.problem = "unauthorized"
+                self.dispatch(s.ServerDown())
+                return
+        self._signaling = self._new_signaling(signed)
         await self._signaling.start()
         self._loops = [
             asyncio.create_task(self._catalogue_loop(), name="catalogue"),
             asyncio.create_task(self._tick_loop(), name="session-tick"),
         ]
+        if self.fleet is not None:
+            self._loops.append(asyncio.create_task(self._config_loop(), name="config"))
+
+    def _new_signaling(self, headers: Callable[[], dict[str, str]] | None) -> SignalingClient:
+        return SignalingClient(
+            self.settings.ws_url,
+            self._token or None,
+            APP_VERSION,
+            reconnect_min_s=self.settings.retry_min_s,
+            reconnect_max_s=self.settings.retry_max_s,
+            on_message=self._on_message,
+            on_state=self._on_signaling_state,
+            headers=headers,
+        )
 
     async def stop(self) -> None:
         """Hang up, close everything and stop the background tasks; idempotent."""
@@ -268,6 +340,7 @@ class BoothController:
         self._loops.clear()
         self._tasks.clear()
         await self._close_call()
+        await self._stop_setup_camera()
         if self._signaling is not None:
             await self._signaling.stop()
             self._signaling = None
@@ -277,7 +350,9 @@ class BoothController:
         if self.devices is not None:
             return
         try:
-            self.devices = DeviceManager(self.settings.devices, on_change=self._device_changed)
+            self.devices = DeviceManager(
+                self.settings.devices, on_change=self._device_changed, on_code=self._code_scanned
+            )
             await self.devices.start()
         except Exception:
             # Peripherals are a bonus of the call: the booth runs without them.
@@ -608,6 +683,15 @@ class BoothController:
 
     def _check_health(self) -> None:
         sig = self._signaling_state
+        if sig == "revoked":
+            self._set_revoked()
+        if self.revoked:
+            self.problem = "revoked"
+            if self.state is not s.State.OUT_OF_SERVICE:
+                self.dispatch(s.ServerDown())
+            else:
+                self._changed()
+            return
         if sig == "unauthorized" or self._catalogue_refused:
             self.problem = "unauthorized"
         elif sig == "disconnected" or not self._catalogue_ok:
@@ -651,6 +735,9 @@ class BoothController:
         elif isinstance(msg, wire.CallEnded):
             if msg.call_id == self.data.call_id:
                 self.dispatch(s.CallEnded(msg.reason.value, by_server=True))
+        elif isinstance(msg, wire.ConfigAvailable):
+            logger.info("config version %d waits on the server: fetching it", msg.version)
+            self._config_kick.set()
         elif isinstance(msg, wire.Error):
             logger.warning("switchboard error %s: %s (%s)", msg.code, msg.message, msg.ref)
             if msg.ref == "join_queue" and msg.code != wire.ErrorCode.ALREADY_QUEUED:
@@ -781,14 +868,20 @@ class BoothController:
             await asyncio.sleep(TICK_S)
             self._technician_tick()
             self.dispatch(s.Tick())
+            if self.pending_settings is not None and self._between_sessions():
+                await self.apply_settings(self.pending_settings)
 
     async def _catalogue_loop(self) -> None:
         delay = self.settings.retry_min_s
-        while True:
+        fleet = self.fleet
+        signed = (
+            (lambda: fleet.signed_headers("GET", CATALOGUE_PATH)) if fleet is not None else None
+        )
+        while not self.revoked:
             self._catalogue_kick.clear()
             try:
                 catalogue = await asyncio.to_thread(
-                    fetch_catalogue, self.settings.server_url, self._token
+                    fetch_catalogue, self.settings.server_url, self._token, signed
                 )
             except CatalogueUnauthorized as exc:
                 logger.error("%s", exc)
@@ -802,7 +895,7 @@ class BoothController:
                 wait = delay
                 delay = min(delay * 2, self.settings.retry_max_s)
             else:
-                self.services = list(catalogue.services)
+                self.services = self._shown_services(list(catalogue.services))
                 self._catalogue_ok = True
                 self._catalogue_failed = self._catalogue_refused = False
                 delay = self.settings.retry_min_s
@@ -811,3 +904,215 @@ class BoothController:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait):
                     await self._catalogue_kick.wait()
+
+    # -- fleet: setup screen, signed configuration, revocation -------------------
+
+    def setup_key(self, key: str) -> None:
+        """A key of the setup keypad: a code character, or ``erase``."""
+        if self.setup_busy:
+            return
+        if key == "erase":
+            self.setup_code = self.setup_code[:-1]
+        elif len(self.setup_code) < SETUP_CODE_CHARS and key.isalnum():
+            self.setup_code += key.upper()
+        self.setup_error = ""
+        self._changed()
+
+    def _code_scanned(self, text: str) -> None:
+        """A code read by the barcode reader while nobody waited for one."""
+        if not self.setup_needed or self.setup_busy:
+            logger.info("barcode read outside the setup screen: ignored")
+            return
+        scanned = parse_scanned_code(text)
+        if scanned is None:
+            logger.warning("setup: the scanned code is not an enrolment code")
+            self.setup_error = MSG_SETUP_NOT_A_CODE
+            self._changed()
+            return
+        self.setup_code = "".join(c for c in scanned.code if c.isalnum())[:SETUP_CODE_CHARS]
+        self.submit_enrolment(None, scanned.site)
+
+    def _open_setup_media(self) -> MediaSources:
+        return make_media(self.settings.fake_media, self.settings.camera, self.settings.microphone)
+
+    async def _start_setup_camera(self) -> None:
+        """Read enrolment QR codes with the camera while the setup screen is shown."""
+        try:
+            media = await asyncio.to_thread(self.setup_media_factory)
+        except Exception as exc:
+            logger.warning("setup: no camera for QR codes (%s); keypad and barcode reader", exc)
+            return
+        if not self.setup_needed or self._stopped:
+            media.close()
+            return
+        self._setup_media = media
+        self.setup_qr = CameraQrReader(media.subscribe_video(), on_code=self._code_scanned)
+        self.setup_qr.start()
+
+    async def _stop_setup_camera(self) -> None:
+        reader, media = self.setup_qr, self._setup_media
+        self.setup_qr, self._setup_media = None, None
+        if reader is not None:
+            await reader.stop()
+        if media is not None:
+            media.close()
+
+    def setup_asks_server(self) -> bool:
+        """Whether the setup screen must ask for the server address (not in booth.toml)."""
+        return "server_url" not in self.settings.model_fields_set
+
+    def submit_enrolment(self, server_url: str | None = None, site: str | None = None) -> None:
+        """The technician pressed OK (or scanned a code): enrol with the typed code."""
+        if not self.setup_needed or self.setup_busy or self.fleet is None:
+            return
+        url = (server_url or "").strip().rstrip("/")
+        if not url and not self.setup_asks_server():
+            url = self.settings.server_url
+        site = (site or "").strip().lower() or self.settings.site or ""
+        if len(self.setup_code) != SETUP_CODE_CHARS or not site or "://" not in url:
+            self.setup_error = MSG_SETUP_INCOMPLETE
+            self._changed()
+            return
+        self.setup_busy = True
+        self.setup_error = ""
+        self._changed()
+        self._spawn(self._enrol(self.fleet, url, site, self.setup_code), "enrol")
+
+    async def _enrol(self, fleet: BoothFleet, url: str, site: str, code: str) -> None:
+        try:
+            identity = await asyncio.to_thread(fleet.enrol, url, site, code)
+        except ProvisioningRefused as exc:
+            logger.warning("enrolment refused: %s", exc)
+            self.setup_error = SETUP_ERRORS.get(exc.code, MSG_SETUP_FAILED)
+        except requests.RequestException as exc:
+            logger.warning("enrolment: server %s unreachable: %s", url, exc)
+            self.setup_error = MSG_SETUP_UNREACHABLE
+        except Exception:
+            logger.exception("enrolment failed")
+            self.setup_error = MSG_SETUP_FAILED
+        else:
+            logger.info("enrolled as %s: fetching the configuration", identity.booth_id)
+            await self._stop_setup_camera()
+            await self._sync_config()
+            if self.pending_settings is not None:
+                await self.apply_settings(self.pending_settings)
+            else:
+                await self.apply_settings(fleet.settings_for(None))
+            self.setup_needed = False
+            self.setup_code = ""
+            self.setup_busy = False
+            self._changed()
+            await self._start_online()
+            return
+        self.setup_busy = False
+        self._changed()
+
+    def _between_sessions(self) -> bool:
+        return not self.technician_open and self.state in (
+            s.State.WELCOME,
+            s.State.OUT_OF_SERVICE,
+        )
+
+    def _shown_services(self, services: list[wire.ServicePublic]) -> list[wire.ServicePublic]:
+        """The catalogue filtered and ordered by the config's ``services`` (empty: all)."""
+        wanted = self.settings.services
+        if not wanted:
+            return services
+        by_id = {x.id: x for x in services}
+        return [by_id[i] for i in wanted if i in by_id]
+
+    async def _config_loop(self) -> None:
+        """Fetch the signed config now, every ``config_poll_s`` and on ``config_available``."""
+        while not self.revoked:
+            self._config_kick.clear()
+            await self._sync_config()
+            if self.revoked:
+                return
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.settings.config_poll_s):
+                    await self._config_kick.wait()
+
+    async def _sync_config(self) -> None:
+        """One sync; a newly applied config waits in ``pending_settings``."""
+        fleet = self.fleet
+        if fleet is None:
+            return
+        try:
+            outcome = await asyncio.to_thread(fleet.sync)
+        except BundleRejected as exc:
+            logger.error("config refused: %s", exc)
+            await self._report(fleet, None, exc.code, exc.reason)
+            return
+        except ApplyFailed as exc:
+            logger.error("config rolled back: %s", exc)
+            await self._report(fleet, exc.version, "health_check", exc.reason)
+            return
+        except ProvisioningRefused as exc:
+            if exc.code == "revoked":
+                self._set_revoked()
+                self._check_health()
+            else:
+                logger.warning("config fetch refused: %s", exc)
+            return
+        except requests.RequestException as exc:
+            logger.warning("config server unreachable: %s", exc)
+            return
+        except Exception:
+            logger.exception("config sync failed")
+            return
+        if outcome is SyncOutcome.APPLIED:
+            payload = await asyncio.to_thread(fleet.current)
+            self.pending_settings = fleet.settings_for(payload)
+            logger.info(
+                "config version %s applied on disk; in force after the current session",
+                payload.version if payload else None,
+            )
+            self._changed()
+
+    async def _report(self, fleet: BoothFleet, version: int | None, code: str, reason: str) -> None:
+        self.config_rejections += 1
+        self._changed()
+        if self._reported == (version, code):
+            return  # the same refusal again at the next poll: reported already
+        self._reported = (version, code)
+        await asyncio.to_thread(fleet.report, version, code, reason)
+
+    async def apply_settings(self, new: BoothSettings) -> None:
+        """Run from ``new`` settings from now on (called between sessions only)."""
+        old = self.settings
+        self.pending_settings = None
+        self.settings = new
+        self.machine.timers = new.timers
+        self.machine.default_language = new.default_language
+        self._pin_gate = t.PinGate(new.technician_pin_hash)
+        logging.getLogger().setLevel(new.log_level.upper())
+        logger.info("running config version %s", new.config_version)
+        if new.devices != old.devices:
+            await self._stop_devices()
+            await self._start_devices()
+        if new.server_url != old.server_url and self._signaling is not None:
+            await self._signaling.stop()
+            fleet = self.fleet
+            headers = (
+                (lambda: fleet.signed_headers("GET", "/ws/booth")) if fleet is not None else None
+            )
+            self._signaling = self._new_signaling(headers)
+            await self._signaling.start()
+        if self.services is not None:
+            self.services = self._shown_services(self.services)
+        if new.config_poll_s != old.config_poll_s:
+            self._config_kick.set()  # the running wait was for the old interval
+        self._catalogue_kick.set()
+        self._changed()
+
+    def _set_revoked(self) -> None:
+        if self.revoked:
+            return
+        logger.error("this booth has been revoked by the server: out of service")
+        self.revoked = True
+        self._catalogue_kick.set()
+        self._config_kick.set()
+        signaling = self._signaling
+        if signaling is not None and signaling.state not in ("revoked", "stopped"):
+            # Learnt over HTTP first: the socket must not keep knocking either.
+            self._spawn(signaling.stop(), "signaling-stop")

@@ -65,6 +65,8 @@ LINK_MSGIDS = {
     "connected": "connected",
     "disconnected": "disconnected",
     "unauthorized": "refused (token)",
+    "revoked": "refused (booth revoked)",
+    "stopped": "stopped",
 }
 """Switchboard link states (English msgids)."""
 MSG_WRONG_PIN = "Wrong PIN."

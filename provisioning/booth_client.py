@@ -18,14 +18,14 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from provisioning.booth_store import BoothStore, HealthCheck, atomic_write
-from provisioning.bundle import BundleRejected, verify_bundle
+from provisioning.bundle import BundlePayload, BundleRejected, verify_bundle
 from provisioning.keys import (
     load_or_create_private_key,
     public_b64,
     public_from_b64,
     read_private_key,
 )
-from provisioning.messages import EnrolRequest, EnrolResponse
+from provisioning.messages import BundleReport, EnrolRequest, EnrolResponse
 from provisioning.signing import sign_request
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,7 @@ IDENTITY_FILE = "identity.json"
 HTTP_TIMEOUT_S = 10.0
 ENROL_PATH = "/api/v1/provisioning/enrol"
 BUNDLE_PATH = "/api/v1/provisioning/bundle"
+REPORT_PATH = "/api/v1/provisioning/report"
 
 
 class ProvisioningRefused(Exception):
@@ -127,6 +128,25 @@ class ProvisioningClient:
         self._server_key = public_from_b64(self.identity.server_public_key)
         self._http = session or requests.Session()
 
+    def signed_headers(self, method: str, path: str, body: bytes = b"") -> dict[str, str]:
+        """Fresh signed headers for one request (also used for the WebSocket upgrade)."""
+        return sign_request(self._key, self.identity.booth_id, method, path, body)
+
+    def report_rejection(self, version: int | None, code: str, reason: str) -> None:
+        """Tell the server this booth refused (or rolled back) a bundle."""
+        body = BundleReport(version=version, code=code, reason=reason[:500])
+        data = body.model_dump_json().encode()
+        headers = self.signed_headers("POST", REPORT_PATH, data)
+        headers["Content-Type"] = "application/json"
+        response = self._http.post(
+            self.identity.server_url + REPORT_PATH,
+            data=data,
+            headers=headers,
+            timeout=HTTP_TIMEOUT_S,
+        )
+        if response.status_code not in (200, 204):
+            raise _refusal(response)
+
     def _get(self, path: str) -> requests.Response:
         headers = sign_request(self._key, self.identity.booth_id, "GET", path)
         response = self._http.get(
@@ -140,13 +160,17 @@ class ProvisioningClient:
         """The signed bundle the server has for this booth (not yet verified)."""
         return self._get(BUNDLE_PATH).content
 
-    def current_version(self) -> int | None:
-        """The version applied now, re-checked against the pinned server key."""
+    def current_payload(self) -> BundlePayload | None:
+        """The bundle applied now, re-checked against the pinned key (expiry not checked)."""
         data = self.store.current()
         if data is None:
             return None
-        payload = verify_bundle(data, self._server_key, self.identity.booth_id, check_expiry=False)
-        return payload.version
+        return verify_bundle(data, self._server_key, self.identity.booth_id, check_expiry=False)
+
+    def current_version(self) -> int | None:
+        """The version applied now, re-checked against the pinned server key."""
+        payload = self.current_payload()
+        return payload.version if payload is not None else None
 
     def sync(self, health_check: HealthCheck) -> SyncOutcome:
         """Fetch the bundle; verify and apply it if newer (:class:`BundleRejected` if bad)."""

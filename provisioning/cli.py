@@ -44,15 +44,18 @@ def cmd_code_create(args: argparse.Namespace) -> int:
 
 
 def cmd_fleet_list(args: argparse.Namespace) -> int:
-    """One line per enrolled booth: id, site, state, config version, last seen, key id."""
+    """One line per enrolled booth: id, site, state, config version, last seen, key id
+    (and the last bundle it refused, if any)."""
     from provisioning import service
 
     for booth in service.fleet(_database(args)):
         state = "revoked" if booth.revoked else "active"
         seen = booth.last_seen_at.isoformat(timespec="seconds") if booth.last_seen_at else "never"
+        refused = booth.last_rejection
         _out(
             f"{booth.booth_id}\t{booth.site}\t{state}\tv{booth.bundle_version}\t{seen}"
             f"\t{booth.key_id}"
+            + (f"\trefused v{refused.version or '?'} {refused.code}" if refused else "")
         )
     return 0
 

@@ -59,6 +59,25 @@ class Refusal(_Msg):
     reason: str
 
 
+class BundleReport(_Msg):
+    """A booth telling the server it refused (or rolled back) a bundle."""
+
+    version: Annotated[int, Field(ge=0)] | None = None
+    """The version refused, when the booth could read it (not for a tampered bundle)."""
+    code: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$")]
+    """A ``BundleRejected`` code, or ``health_check`` for a rolled-back apply."""
+    reason: Annotated[str, Field(max_length=500)]
+
+
+class BundleRejectionPublic(_Msg):
+    """The last rejection a booth reported (the fleet view shows it)."""
+
+    version: int | None
+    code: str
+    reason: str
+    reported_at: datetime
+
+
 class FleetBooth(_Msg):
     """One booth as the fleet list shows it."""
 
@@ -69,3 +88,4 @@ class FleetBooth(_Msg):
     last_seen_at: datetime | None
     bundle_version: int
     revoked: bool
+    last_rejection: BundleRejectionPublic | None = None

@@ -43,7 +43,19 @@ class ProvisionedBooth(Base):
     )
 
 
+class BundleRejection(Base):
+    """The last bundle a booth refused or rolled back, as the booth reported it."""
+
+    __tablename__ = "bundle_rejection"
+    booth_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int | None] = mapped_column(Integer, default=None)
+    code: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(String(500))
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 def ensure_tables(db: Database) -> None:
     """Create the provisioning tables if this database predates them."""
-    tables = [Base.metadata.tables[name] for name in ("enrolment_code", "provisioned_booth")]
+    names = ("enrolment_code", "provisioned_booth", "bundle_rejection")
+    tables = [Base.metadata.tables[name] for name in names]
     Base.metadata.create_all(db.engine, tables=tables)

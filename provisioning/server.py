@@ -2,7 +2,9 @@
 
 ``POST /api/v1/provisioning/enrol`` spends a one-time code; every other route is
 called by an enrolled booth and authenticated by its signed headers
-(:mod:`provisioning.signing`). The server's bundle-signing key is generated on
+(:mod:`provisioning.signing`). The same check (:class:`BoothVerifier`, kept in
+``app.state.booth_verifier``) authenticates the booth's signaling WebSocket and
+its catalogue requests. The server's bundle-signing key is generated on
 first start in the data folder (0600) and never logged, only its key id.
 """
 
@@ -20,7 +22,13 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Respons
 from provisioning import service, signing
 from provisioning.bundle import SignedBundle
 from provisioning.keys import key_id, load_or_create_private_key, public_b64, public_from_b64
-from provisioning.messages import EnrolRequest, EnrolResponse, Refusal, RefusalCode
+from provisioning.messages import (
+    BundleReport,
+    EnrolRequest,
+    EnrolResponse,
+    Refusal,
+    RefusalCode,
+)
 from provisioning.models import ensure_tables
 from provisioning.schema import BoothConfig
 from switchboard.db import Database
@@ -43,6 +51,52 @@ def _refuse(status: int, code: RefusalCode, reason: str) -> HTTPException:
     return HTTPException(status, Refusal(code=code, reason=reason).model_dump(mode="json"))
 
 
+class BoothRefused(Exception):
+    """A signed booth request refused: HTTP ``status`` and a refusal code."""
+
+    def __init__(self, status: int, code: RefusalCode, reason: str) -> None:
+        super().__init__(f"{code.value}: {reason}")
+        self.status = status
+        self.code = code
+        self.reason = reason
+
+
+class BoothVerifier:
+    """Checks the signed headers of a booth request (HTTP or a WebSocket upgrade)."""
+
+    def __init__(self, db: Database, nonces: signing.NonceCache) -> None:
+        self._db = db
+        self._nonces = nonces
+
+    async def check(
+        self, headers: dict[str, str], method: str, path: str, body: bytes = b""
+    ) -> SignedBooth:
+        """The booth that signed this request; :class:`BoothRefused` otherwise."""
+        try:
+            booth_id, stamp, nonce, signature = signing.parse_headers(headers)
+        except signing.SignatureError as exc:
+            raise BoothRefused(401, RefusalCode.UNSIGNED, str(exc)) from exc
+        if abs(time.time() - stamp) > signing.REPLAY_WINDOW_S:
+            raise BoothRefused(401, RefusalCode.CLOCK_SKEW, "timestamp outside the replay window")
+        booth = await asyncio.to_thread(service.booth_key, self._db, booth_id)
+        if booth is None:
+            raise BoothRefused(401, RefusalCode.UNKNOWN_BOOTH, "no such booth")
+        public = public_from_b64(booth.public_key)
+        if not signing.verify_request(
+            public, method, path, booth_id, stamp, nonce, body, signature
+        ):
+            log.warning("bad request signature for booth %s", booth_id)
+            raise BoothRefused(401, RefusalCode.BAD_SIGNATURE, "signature does not match")
+        # Revocation is checked on every request, after the signature so that only
+        # the booth itself learns that it is revoked.
+        if booth.revoked:
+            log.warning("revoked booth %s refused", booth_id)
+            raise BoothRefused(403, RefusalCode.REVOKED, "this booth has been revoked")
+        if not self._nonces.first_use(booth_id, nonce):
+            raise BoothRefused(401, RefusalCode.REPLAYED, "nonce already used")
+        return SignedBooth(booth.booth_id, booth.site)
+
+
 def install(app: FastAPI, db: Database, data_dir: Path) -> Ed25519PrivateKey:
     """Add the provisioning routes to ``app``; returns the server's signing key."""
     ensure_tables(db)
@@ -53,32 +107,16 @@ def install(app: FastAPI, db: Database, data_dir: Path) -> Ed25519PrivateKey:
     nonces = signing.NonceCache()
     router = APIRouter(prefix=PREFIX, tags=["provisioning"])
 
+    verifier = BoothVerifier(db, nonces)
+    app.state.booth_verifier = verifier
+
     async def signed_booth(request: Request) -> SignedBooth:
-        try:
-            booth_id, stamp, nonce, signature = signing.parse_headers(dict(request.headers))
-        except signing.SignatureError as exc:
-            raise _refuse(401, RefusalCode.UNSIGNED, str(exc)) from exc
-        if abs(time.time() - stamp) > signing.REPLAY_WINDOW_S:
-            raise _refuse(401, RefusalCode.CLOCK_SKEW, "timestamp outside the replay window")
-        booth = await asyncio.to_thread(service.booth_key, db, booth_id)
-        if booth is None:
-            raise _refuse(401, RefusalCode.UNKNOWN_BOOTH, "no such booth")
         body = await request.body()
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        public = public_from_b64(booth.public_key)
-        if not signing.verify_request(
-            public, request.method, path, booth_id, stamp, nonce, body, signature
-        ):
-            log.warning("bad request signature for booth %s", booth_id)
-            raise _refuse(401, RefusalCode.BAD_SIGNATURE, "signature does not match")
-        # Revocation is checked on every request, after the signature so that only
-        # the booth itself learns that it is revoked.
-        if booth.revoked:
-            log.warning("revoked booth %s refused", booth_id)
-            raise _refuse(403, RefusalCode.REVOKED, "this booth has been revoked")
-        if not nonces.first_use(booth_id, nonce):
-            raise _refuse(401, RefusalCode.REPLAYED, "nonce already used")
-        return SignedBooth(booth.booth_id, booth.site)
+        try:
+            return await verifier.check(dict(request.headers), request.method, path, body)
+        except BoothRefused as exc:
+            raise _refuse(exc.status, exc.code, exc.reason) from exc
 
     @router.post(
         "/enrol",
@@ -113,6 +151,15 @@ def install(app: FastAPI, db: Database, data_dir: Path) -> Ed25519PrivateKey:
         """The booth's signed configuration bundle (signed headers required)."""
         data = service.bundle_for(db, key, booth.booth_id)
         return Response(data, media_type="application/json")
+
+    @router.post(
+        "/report",
+        status_code=204,
+        responses={401: {"model": Refusal}, 403: {"model": Refusal}},
+    )
+    def report(body: BundleReport, booth: Annotated[SignedBooth, Depends(signed_booth)]) -> None:
+        """A booth reports a bundle it refused or rolled back (kept for the fleet view)."""
+        service.record_rejection(db, booth.booth_id, body)
 
     app.include_router(router)
     return key

@@ -14,8 +14,14 @@ from sqlalchemy import select, update
 
 from provisioning.bundle import DEFAULT_LIFETIME, sign_bundle
 from provisioning.keys import KeyFileError, key_id, public_from_b64
-from provisioning.messages import FleetBooth, RefusalCode, SiteId
-from provisioning.models import EnrolmentCode, ProvisionedBooth, ensure_tables
+from provisioning.messages import (
+    BundleRejectionPublic,
+    BundleReport,
+    FleetBooth,
+    RefusalCode,
+    SiteId,
+)
+from provisioning.models import BundleRejection, EnrolmentCode, ProvisionedBooth, ensure_tables
 from provisioning.schema import BoothConfig
 from switchboard.db import Database
 
@@ -180,6 +186,7 @@ def fleet(db: Database) -> list[FleetBooth]:
     """Every enrolled booth, revoked ones included, by site then id."""
     ensure_tables(db)
     with db.session() as session:
+        rejections = {r.booth_id: r for r in session.scalars(select(BundleRejection))}
         rows = session.scalars(
             select(ProvisionedBooth).order_by(ProvisionedBooth.site, ProvisionedBooth.booth_id)
         )
@@ -192,9 +199,72 @@ def fleet(db: Database) -> list[FleetBooth]:
                 last_seen_at=_utc(r.last_seen_at) if r.last_seen_at else None,
                 bundle_version=r.bundle_version,
                 revoked=r.revoked,
+                last_rejection=_rejection_public(rejections.get(r.booth_id)),
             )
             for r in rows
         ]
+
+
+def _rejection_public(row: BundleRejection | None) -> BundleRejectionPublic | None:
+    if row is None:
+        return None
+    return BundleRejectionPublic(
+        version=row.version, code=row.code, reason=row.reason, reported_at=_utc(row.reported_at)
+    )
+
+
+def record_rejection(
+    db: Database, booth_id: str, report: BundleReport, *, now: datetime | None = None
+) -> None:
+    """Keep the booth's report of a refused bundle (only the last one per booth)."""
+    moment = now or datetime.now(UTC)
+    with db.session() as session, session.begin():
+        if session.get(ProvisionedBooth, booth_id) is None:
+            raise UnknownBooth(booth_id)
+        row = session.get(BundleRejection, booth_id)
+        if row is None:
+            row = BundleRejection(booth_id=booth_id)
+            session.add(row)
+        row.version = report.version
+        row.code = report.code
+        row.reason = report.reason
+        row.reported_at = moment
+    log.warning(
+        "booth %s refused config version %s: %s (%s)",
+        booth_id,
+        report.version,
+        report.code,
+        report.reason[:200],
+    )
+
+
+def last_rejection(db: Database, booth_id: str) -> BundleRejectionPublic | None:
+    """The last refusal the booth reported, if any."""
+    with db.session() as session:
+        return _rejection_public(session.get(BundleRejection, booth_id))
+
+
+@dataclass(frozen=True)
+class BoothWatch:
+    """What the switchboard needs to know of a connected booth between its requests."""
+
+    revoked: bool
+    pending_version: int | None
+    """The version its next fetch will get when a new config waits (None: nothing new)."""
+
+
+def watch(db: Database, booth_ids: list[str]) -> dict[str, BoothWatch]:
+    """Revocation and waiting config of these booths (ids not enrolled are left out)."""
+    if not booth_ids:
+        return {}
+    with db.session() as session:
+        rows = session.scalars(
+            select(ProvisionedBooth).where(ProvisionedBooth.booth_id.in_(booth_ids))
+        )
+        return {
+            r.booth_id: BoothWatch(r.revoked, r.bundle_version + 1 if r.bundle is None else None)
+            for r in rows
+        }
 
 
 def set_config(db: Database, booth_id: str, config: BoothConfig) -> None:

@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -20,6 +21,8 @@ from starlette.websockets import WebSocketState
 from guichet import wire
 from guichet.wire import AgentInfo, ErrorCode, WireError
 from provisioning import server as provisioning_server
+from provisioning import service as provisioning_service
+from provisioning import signing
 from switchboard import auth
 from switchboard.auth import SESSION_COOKIE, SessionStore
 from switchboard.catalogue import load_catalogue
@@ -37,6 +40,10 @@ REFRESH_INTERVAL_S = 30.0
 OUTBOX_LIMIT = 1000
 """A client this far behind on reading is dropped rather than grow memory without bound."""
 CLOSE_TOO_SLOW = 1013
+CLOSE_REVOKED = 4403
+"""A key-authenticated booth that has been revoked (it must not reconnect)."""
+FLEET_WATCH_INTERVAL_S = 2.0
+"""How often connected enrolled booths are checked for revocation and a waiting config."""
 
 
 class Health(BaseModel):
@@ -147,6 +154,33 @@ def create_app(settings: ServerSettings) -> FastAPI:
     sessions = SessionStore(settings.session_ttl_s)
     hub = Hub(catalogue, settings.ice_servers)
 
+    enrolled: dict[str, tuple[SocketOutbox, int | None]] = {}
+    """Key-authenticated booths connected now: their outbox and the config version
+    last announced to them."""
+
+    async def watch_enrolled() -> None:
+        """Close the socket of a booth revoked since it connected (even by another
+        process: ``guichet fleet revoke``) and tell booths a newer config waits."""
+        while True:
+            await asyncio.sleep(FLEET_WATCH_INTERVAL_S)
+            try:
+                seen = await asyncio.to_thread(provisioning_service.watch, db, list(enrolled))
+            except Exception:
+                log.exception("fleet watch failed")
+                continue
+            for booth_id, state in seen.items():
+                outbox, told = enrolled.get(booth_id, (None, None))
+                if outbox is None:
+                    continue
+                if state.revoked:
+                    log.warning("booth %s revoked: closing its connection", booth_id)
+                    outbox.send(_unauthorized("revoked: this booth has been revoked"))
+                    outbox.close(CLOSE_REVOKED, "revoked")
+                    enrolled.pop(booth_id, None)
+                elif state.pending_version is not None and state.pending_version != told:
+                    outbox.send(wire.ConfigAvailable(version=state.pending_version))
+                    enrolled[booth_id] = (outbox, state.pending_version)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         async def refresh() -> None:
@@ -155,6 +189,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
                 hub.publish()
 
         task = asyncio.create_task(refresh())
+        watcher = asyncio.create_task(watch_enrolled())
         log.info(
             "switchboard ready: %d services from %s%s",
             len(catalogue.services),
@@ -165,6 +200,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
             yield
         finally:
             task.cancel()
+            watcher.cancel()
             db.close()
 
     app = FastAPI(
@@ -193,6 +229,16 @@ def create_app(settings: ServerSettings) -> FastAPI:
     # ---------------------------------------------------------------- dependencies
 
     async def current_booth(request: Request) -> auth.BoothPublic:
+        if signing.HEADER_BOOTH.lower() in request.headers:
+            # An enrolled booth signs its requests with its key (docs/provisioning.md).
+            path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            try:
+                signed = await app.state.booth_verifier.check(
+                    dict(request.headers), request.method, path, await request.body()
+                )
+            except provisioning_server.BoothRefused as exc:
+                raise HTTPException(exc.status, f"{exc.code.value}: {exc.reason}") from exc
+            return _enrolled_booth(signed)
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         booth = None
         if scheme.lower() == "bearer" and token:
@@ -269,7 +315,21 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @app.websocket("/ws/booth")
     async def ws_booth(ws: WebSocket) -> None:
+        signed: provisioning_server.SignedBooth | None = None
+        refused: provisioning_server.BoothRefused | None = None
+        if signing.HEADER_BOOTH.lower() in ws.headers:
+            try:
+                signed = await app.state.booth_verifier.check(
+                    dict(ws.headers), "GET", ws.url.path, b""
+                )
+            except provisioning_server.BoothRefused as exc:
+                refused = exc
         await ws.accept()
+        if refused is not None:
+            log.warning("booth connection refused: %s", refused)
+            code = CLOSE_REVOKED if refused.code.value == "revoked" else CLOSE_UNAUTHORIZED
+            await _close(ws, code, _unauthorized(f"{refused.code.value}: {refused.reason}"))
+            return
         try:
             first = await asyncio.wait_for(ws.receive(), HELLO_TIMEOUT_S)
         except TimeoutError:
@@ -287,16 +347,25 @@ def create_app(settings: ServerSettings) -> FastAPI:
         if not isinstance(hello, wire.BoothHello):
             await _close(ws, CLOSE_UNAUTHORIZED, _unauthorized("send hello first", hello.type))
             return
-        booth = await asyncio.to_thread(auth.booth_for_token, db, hello.token)
+        if signed is not None:
+            booth: auth.BoothPublic | None = _enrolled_booth(signed)
+        elif hello.token:
+            booth = await asyncio.to_thread(auth.booth_for_token, db, hello.token)
+        else:
+            booth = None
         if booth is None:
             log.warning("booth connection refused: unknown or revoked token")
             await _close(ws, CLOSE_UNAUTHORIZED, _unauthorized("unknown or revoked booth token"))
             return
         outbox = SocketOutbox()
         link = hub.booth_connected(booth.booth_id, booth.name, outbox)
+        if signed is not None:
+            enrolled[booth.booth_id] = (outbox, None)
         try:
             await _serve(ws, outbox, lambda data: hub.booth_message(link, data))
         finally:
+            if enrolled.get(booth.booth_id, (None, None))[0] is outbox:
+                del enrolled[booth.booth_id]
             hub.booth_disconnected(link)
 
     @app.websocket("/ws/agent")
@@ -321,6 +390,11 @@ def create_app(settings: ServerSettings) -> FastAPI:
     CONSOLE_DIR.mkdir(exist_ok=True)
     app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
     return app
+
+
+def _enrolled_booth(signed: provisioning_server.SignedBooth) -> auth.BoothPublic:
+    # The booth shows its own name (its config's branding); the switchboard knows its id.
+    return auth.BoothPublic(signed.booth_id, signed.booth_id, datetime.now(UTC), revoked=False)
 
 
 def _unauthorized(message: str, ref: str | None = None) -> wire.Error:

@@ -5,7 +5,10 @@ first, reports ``connected`` once the server says ``welcome``, hands every parse
 server message to ``on_message`` and reconnects with exponential back-off whenever
 the socket drops.  A refused token (``error{code:"unauthorized"}`` or close code
 4401) stops the retries: retrying with the same token would only fill the server's
-log.  A malformed server message is logged and dropped; the socket stays open.
+log.  An enrolled booth signs the upgrade request with its key (``headers``, called
+for each connection: every signature has a fresh nonce) instead of sending a
+token; a revoked booth is closed with 4403 and goes ``revoked`` for good.  A
+malformed server message is logged and dropped; the socket stays open.
 """
 
 from __future__ import annotations
@@ -37,9 +40,12 @@ KEEPALIVE_TIMEOUT_S = 10.0
 """WebSocket pings: a dead path is noticed within interval + timeout."""
 CLOSE_TIMEOUT_S = 2.0
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_REVOKED = 4403
 CLOSE_REPLACED = 4409
 
-SignalingState = Literal["connecting", "connected", "disconnected", "unauthorized", "stopped"]
+SignalingState = Literal[
+    "connecting", "connected", "disconnected", "unauthorized", "revoked", "stopped"
+]
 ServerMessage = (
     wire.BoothWelcome
     | wire.Queued
@@ -50,9 +56,11 @@ ServerMessage = (
     | wire.CallEnded
     | wire.Error
     | wire.Pong
+    | wire.ConfigAvailable
 )
 MessageCallback = Callable[[ServerMessage], Awaitable[None] | None]
 StateCallback = Callable[[SignalingState, str], None]
+HeadersFactory = Callable[[], dict[str, str]]
 
 
 class NotConnected(ConnectionError):
@@ -60,6 +68,10 @@ class NotConnected(ConnectionError):
 
 
 class _Unauthorized(Exception):
+    pass
+
+
+class _Revoked(_Unauthorized):
     pass
 
 
@@ -79,7 +91,7 @@ class SignalingClient:
     def __init__(
         self,
         ws_url: str,
-        token: str,
+        token: str | None,
         app_version: str,
         *,
         reconnect_min_s: float = RECONNECT_MIN_S,
@@ -87,8 +99,10 @@ class SignalingClient:
         welcome_timeout_s: float = WELCOME_TIMEOUT_S,
         on_message: MessageCallback | None = None,
         on_state: StateCallback | None = None,
+        headers: HeadersFactory | None = None,
     ) -> None:
         self.ws_url = ws_url
+        self._headers = headers
         self._hello = wire.BoothHello(token=token, app_version=app_version)
         self.reconnect_min_s = reconnect_min_s
         self.reconnect_max_s = reconnect_max_s
@@ -132,7 +146,7 @@ class SignalingClient:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self.state != "unauthorized":
+        if self.state not in ("unauthorized", "revoked"):
             self._set_state("stopped", "stopped")
 
     async def send(self, msg: BaseModel) -> None:
@@ -149,8 +163,8 @@ class SignalingClient:
         """Wait until connected (for tests and start-up); raises TimeoutError."""
         async with asyncio.timeout(timeout):
             while self.state != "connected":
-                if self.state == "unauthorized":
-                    raise NotConnected("token refused")
+                if self.state in ("unauthorized", "revoked"):
+                    raise NotConnected(f"refused: {self.reason}")
                 await asyncio.sleep(0.01)
 
     # -- internals ---------------------------------------------------------
@@ -181,6 +195,10 @@ class SignalingClient:
             try:
                 await self._session()
                 reason = "connection closed by the server"
+            except _Revoked as exc:
+                self._ws = None
+                self._set_state("revoked", str(exc))
+                return
             except _Unauthorized as exc:
                 self._ws = None
                 self._set_state("unauthorized", str(exc))
@@ -214,6 +232,7 @@ class SignalingClient:
             ping_timeout=KEEPALIVE_TIMEOUT_S,
             close_timeout=CLOSE_TIMEOUT_S,
             max_size=wire.MAX_MESSAGE_BYTES,
+            additional_headers=self._headers() if self._headers is not None else None,
         ) as ws:
             self._ws = ws
             try:
@@ -224,6 +243,8 @@ class SignalingClient:
                 async for raw in ws:
                     await self._handle(raw)
             except ConnectionClosed as exc:
+                if exc.rcvd is not None and exc.rcvd.code == CLOSE_REVOKED:
+                    raise _Revoked(exc.rcvd.reason or "revoked") from exc
                 if exc.rcvd is not None and exc.rcvd.code == CLOSE_UNAUTHORIZED:
                     raise _Unauthorized(exc.rcvd.reason or "token refused") from exc
                 raise
@@ -238,6 +259,8 @@ class SignalingClient:
             return
         if isinstance(msg, wire.Error):
             if msg.code == wire.ErrorCode.UNAUTHORIZED:
+                if msg.message.startswith("revoked"):
+                    raise _Revoked(msg.message)
                 raise _Unauthorized(msg.message)
             if msg.code == wire.ErrorCode.REPLACED:
                 logger.warning("booth connection replaced by another: %s", msg.message)
@@ -274,6 +297,7 @@ def _close_reason(exc: ConnectionClosed) -> str:
 
 __all__ = [
     "CLOSE_REPLACED",
+    "CLOSE_REVOKED",
     "CLOSE_UNAUTHORIZED",
     "RECONNECT_MAX_S",
     "RECONNECT_MIN_S",

@@ -21,6 +21,11 @@ from kivy.properties import (
 from kiosk.controller import BoothController
 
 
+def hex_rgba(colour: str) -> list[float]:
+    """``#rrggbb`` as Kivy's rgba floats."""
+    return [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)] + [1.0]
+
+
 class BoothState(EventDispatcher):  # type: ignore[misc]  # kivy has no type information
     """What the screens show; refreshed from the controller once per frame at most."""
 
@@ -51,6 +56,16 @@ class BoothState(EventDispatcher):  # type: ignore[misc]  # kivy has no type inf
     """English msgid of the question asked (translated by the modal)."""
     device_activity = StringProperty("")
     """Line about device work on the call screen (msgid or French reason)."""
+    brand_name = StringProperty("Visio-guichet")
+    brand_primary = ListProperty([0.0, 0.0, 0.569, 1.0])
+    """The config's primary colour as Kivy rgba (the header's name)."""
+    setup_code = StringProperty("")
+    """The enrolment code typed so far, shown in groups of four."""
+    setup_busy = BooleanProperty(False)
+    setup_error = StringProperty("")
+    """Msgid of the last enrolment failure (translated by the setup screen)."""
+    setup_asks_server = BooleanProperty(False)
+    setup_asks_site = BooleanProperty(False)
     """Why the last call ended (goodbye screen): "booth_hangup", "agent_hangup", ..."""
 
     def __init__(self, controller: BoothController, **kwargs: Any) -> None:
@@ -103,6 +118,17 @@ class BoothState(EventDispatcher):  # type: ignore[misc]  # kivy has no type inf
         self.consent_kind = consent.kind if consent is not None else ""
         self.consent_question = consent.question if consent is not None else ""
         self.device_activity = c.device_activity
+        settings = c.settings
+        if list(settings.languages) != list(self.languages):
+            self.languages = list(settings.languages)
+        self.brand_name = settings.brand_name
+        self.brand_primary = hex_rgba(settings.brand_primary)
+        code = c.setup_code
+        self.setup_code = " ".join(code[i : i + 4] for i in range(0, len(code), 4))
+        self.setup_busy = c.setup_busy
+        self.setup_error = c.setup_error
+        self.setup_asks_server = c.setup_asks_server()
+        self.setup_asks_site = not settings.site
         # The screen last: its on_enter may read the values above.
         self.screen = c.screen
         # After the screen: the consent modal opens over the call screen only.
