@@ -17,10 +17,17 @@ from typing import Annotated
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 
-from provisioning import service, signing
+from provisioning import fleet, service, signing
 from provisioning.bundle import SignedBundle
 from provisioning.keys import key_id, load_or_create_private_key, public_b64, public_from_b64
-from provisioning.messages import EnrolRequest, EnrolResponse, Refusal, RefusalCode
+from provisioning.messages import (
+    EnrolRequest,
+    EnrolResponse,
+    Heartbeat,
+    HeartbeatAck,
+    Refusal,
+    RefusalCode,
+)
 from provisioning.models import ensure_tables
 from provisioning.schema import BoothConfig
 from switchboard.db import Database
@@ -113,6 +120,13 @@ def install(app: FastAPI, db: Database, data_dir: Path) -> Ed25519PrivateKey:
         """The booth's signed configuration bundle (signed headers required)."""
         data = service.bundle_for(db, key, booth.booth_id)
         return Response(data, media_type="application/json")
+
+    @router.post("/heartbeat", responses={401: {"model": Refusal}, 403: {"model": Refusal}})
+    def heartbeat(
+        body: Heartbeat, booth: Annotated[SignedBooth, Depends(signed_booth)]
+    ) -> HeartbeatAck:
+        """The booth's state (versions, peripherals, round trip, resources): signed."""
+        return fleet.record_heartbeat(db, booth.booth_id, body)
 
     app.include_router(router)
     return key

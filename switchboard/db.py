@@ -1,4 +1,4 @@
-"""SQLAlchemy models (Agent, BoothCredential) and the database handle."""
+"""SQLAlchemy models (Agent, StaffAccount, BoothCredential) and the database handle."""
 
 from __future__ import annotations
 
@@ -23,6 +23,17 @@ class Agent(Base):
     display_name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(300))
     services: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class StaffAccount(Base):
+    """An admin or a field technician: signs in to ``/admin/``, never to the agent console."""
+
+    __tablename__ = "staff_account"
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(16))
+    """``admin`` or ``technician`` (see :class:`switchboard.auth.StaffRole`)."""
 
 
 class BoothCredential(Base):
