@@ -9,8 +9,8 @@ revoke booths and read the audit log. Every action is audited.
 # No `from __future__ import annotations`: FastAPI must see the closures in Depends().
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -210,13 +210,33 @@ class FleetAdmin:
         push: Push,
         cookie_secure: bool,
         session_ttl_s: int,
+        connected: Callable[[], Iterable[str]] = tuple,
     ) -> None:
         self.db = db
         self.key = key
         self.sessions = sessions
-        self.push = push
+        self._push = push
         self.cookie_secure = cookie_secure
         self.session_ttl_s = session_ttl_s
+        self.connected = connected
+        """Ids of the booths connected to this process now."""
+        self._told: dict[str, int] = {}
+        """Last version each booth was told of."""
+        self._looked_at = datetime.now(UTC)
+
+    def push(self, issued: dict[str, int]) -> list[str]:
+        """Tell connected booths of their new versions; returns those told."""
+        for booth_id, version in issued.items():
+            self._told[booth_id] = max(version, self._told.get(booth_id, 0))
+        return self._push(issued)
+
+    async def push_changed_elsewhere(self) -> list[str]:
+        """Push bundles signed by another process (``guichet config set``, another server)
+        since the last look, to the booths connected here."""
+        since, self._looked_at = self._looked_at, datetime.now(UTC)
+        signed = await asyncio.to_thread(fleet.signed_since, self.db, self.connected(), since)
+        newer = {b: v for b, v in signed.items() if v > self._told.get(b, 0)}
+        return self.push(newer) if newer else []
 
     async def advance_rollouts(self) -> list[int]:
         """Complete canary rollouts whose delay has passed; returns their ids."""
@@ -242,6 +262,7 @@ class FleetAdmin:
             await asyncio.sleep(period_s)
             try:
                 await self.advance_rollouts()
+                await self.push_changed_elsewhere()
             except Exception:  # a database hiccup must not stop the timer for good
                 log.exception("rollout timer")
 

@@ -437,6 +437,17 @@ class Preview:
     error_booth: str | None = None
 
 
+PROBE_URL = "https://switchboard.invalid"
+
+
+def check_layer(scope: Scope, target: str, values: Mapping[str, Any]) -> None:
+    """The layer's values on their own, over the defaults, must pass the schema: a value
+    that a higher level hides today would bite the day that level lets go of it."""
+    base = BoothConfig(switchboard_url=PROBE_URL).model_dump(mode="json")
+    config, _ = layers.resolve(base, [Layer(scope, target, values)])
+    layers.validate(config)
+
+
 def _validate_target(scope: Scope, target: str) -> str:
     target = _target(scope, target)
     if scope is not Scope.FLEET and not target:
@@ -470,24 +481,13 @@ def preview_change(
             if before.get(k) != after.get(k)
         ]
         affected = _affected(session, scope, target)
-        overlay = _overlay_rollouts(session)
         errors: list[FieldError] = []
         error_booth = None
-        # With no booth there yet, still check the values against the schema.
-        probes: list[ProvisionedBooth | None] = list(affected) or [None]
-        for booth in probes:
-            if booth is None:
-                base = BoothConfig(switchboard_url="https://switchboard.invalid").model_dump(
-                    mode="json"
-                )
-                config, _ = layers.resolve(base, [Layer(scope, target, after)])
-            else:
-                config, _ = _resolve(session, booth, overlay, (scope, target, after))
-            try:
-                layers.validate(config)
-            except ConfigInvalid as exc:
-                errors, error_booth = exc.errors, booth.booth_id if booth else None
-                break
+        try:
+            check_layer(scope, target, after)
+            _reissue_check(session, affected, (scope, target, after))
+        except ConfigInvalid as exc:
+            errors, error_booth = exc.errors, exc.booth_id
         session.rollback()
         return Preview(before, after, changes, [b.booth_id for b in affected], errors, error_booth)
 
@@ -524,6 +524,7 @@ def change_config(
         row = session.get(ConfigLayer, (scope.value, target))
         before = dict(row.values) if row else {}
         after = layers.apply_changes(before, set_values, unset)
+        check_layer(scope, target, after)
         affected = _affected(session, scope, target)
         if canary_group is None:
             issued = _reissue(session, key, affected, moment, (scope, target, after))
@@ -662,6 +663,28 @@ def due_rollouts(db: Database, *, now: datetime | None = None) -> list[int]:
     with db.session() as session:
         rows = session.scalars(select(Rollout).where(Rollout.state == "canary"))
         return [r.id for r in rows if r.rest_after is not None and _utc(r.rest_after) <= moment]
+
+
+def signed_since(db: Database, booth_ids: Iterable[str], since: datetime) -> dict[str, int]:
+    """Booths among these whose newest bundle was signed at or after ``since``: {id: version}."""
+    wanted = list(booth_ids)
+    if not wanted:
+        return {}
+    # A bundle's expiry is its issue time (to the second) plus the fixed lifetime.
+    cutoff = since.replace(microsecond=0) + DEFAULT_LIFETIME
+    with db.session() as session:
+        rows = session.execute(
+            select(
+                ProvisionedBooth.booth_id,
+                ProvisionedBooth.bundle_version,
+                ProvisionedBooth.bundle_expires_at,
+            ).where(ProvisionedBooth.booth_id.in_(wanted))
+        )
+        return {
+            booth_id: version
+            for booth_id, version, expires in rows
+            if expires is not None and _utc(expires) >= cutoff
+        }
 
 
 # ---------------------------------------------------------------------- groups, revocation

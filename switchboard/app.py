@@ -339,6 +339,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         push_config,
         settings.cookie_secure,
         settings.session_ttl_s,
+        connected=lambda: list(hub.booths),
     )
     app.state.fleet_admin = fleet_admin
     admin_api.install(app, fleet_admin)
