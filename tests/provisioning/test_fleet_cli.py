@@ -76,7 +76,7 @@ async def test_config_set_from_the_cli_reaches_a_connected_booth_and_show_gives_
         lines = shown.stdout.splitlines()
         assert "volume = 42\t[site:ganges]" in lines
         assert f'branding.name = "Maison France Services"\t[booth:{booth_id}]' in lines
-        assert "default_language = \"fr\"\t[default]" in lines
+        assert 'default_language = "fr"\t[default]' in lines
 
         refused = guichet("config", "set", "volume", "400", "--fleet", "--data-dir", data)
         assert refused.returncode == 2
