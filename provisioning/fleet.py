@@ -346,9 +346,12 @@ def _resolve(
     booth: ProvisionedBooth,
     overlay: Overlay,
     extra: tuple[Scope, str, dict[str, Any]] | None = None,
+    stored: Mapping[tuple[Scope, str], dict[str, Any]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     member = _membership(session, booth)
-    chain = _layers_for(booth, list(member.groups), _all_layers(session), overlay, extra)
+    if stored is None:
+        stored = _all_layers(session)
+    chain = _layers_for(booth, list(member.groups), stored, overlay, extra)
     return layers.resolve(_base(booth, member), chain)
 
 
@@ -394,6 +397,13 @@ def _sign_new(
     return version
 
 
+def _prefetch(session: Session) -> tuple[Overlay, dict[tuple[Scope, str], dict[str, Any]]]:
+    """Rollouts, layers and (into the session) every membership: one query each, not one
+    per booth, when thousands of booths are resolved in a row."""
+    session.scalars(select(BoothMembership)).all()
+    return _overlay_rollouts(session), _all_layers(session)
+
+
 def _reissue(
     session: Session,
     key: Ed25519PrivateKey,
@@ -402,12 +412,12 @@ def _reissue(
     extra: tuple[Scope, str, dict[str, Any]] | None = None,
 ) -> dict[str, int]:
     """Sign a new bundle for each booth whose resolved config changed: {booth: version}."""
-    overlay = _overlay_rollouts(session)
+    overlay, stored = _prefetch(session)
     issued: dict[str, int] = {}
     for booth in booths:
         if booth.revoked:
             continue
-        config_dict, _ = _resolve(session, booth, overlay, extra)
+        config_dict, _ = _resolve(session, booth, overlay, extra, stored)
         try:
             config = layers.validate(config_dict)
         except ConfigInvalid as exc:
@@ -566,9 +576,9 @@ def change_config(
 def _reissue_check(
     session: Session, booths: Iterable[ProvisionedBooth], extra: tuple[Scope, str, dict[str, Any]]
 ) -> None:
-    overlay = _overlay_rollouts(session)
+    overlay, stored = _prefetch(session)
     for booth in booths:
-        config, _ = _resolve(session, booth, overlay, extra)
+        config, _ = _resolve(session, booth, overlay, extra, stored)
         try:
             layers.validate(config)
         except ConfigInvalid as exc:
