@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from provisioning import service  # noqa: E402
-from provisioning.bundle import verify_bundle  # noqa: E402
+from provisioning.bundle import BundleRejected, verify_bundle  # noqa: E402
 from provisioning.heartbeat import build_heartbeat, system_figures  # noqa: E402
 from provisioning.keys import public_b64, read_private_key  # noqa: E402
 from provisioning.messages import PeripheralState, PeripheralStatus  # noqa: E402
@@ -75,6 +75,8 @@ class Booth:
         self.version = 0
         self.applied_at: float | None = None
         self.want: int | None = None
+        self.last = b""
+        self.notified_at: float | None = None
 
 
 async def booth_life(
@@ -103,8 +105,14 @@ async def booth_life(
         if response.status_code != 200:
             errors.append(f"bundle {response.status_code}")
             return
-        payload = verify_bundle(response.content, server_key, booth.booth_id, booth.version)  # type: ignore[arg-type]
-        booth.version = payload.version
+        if response.content == booth.last:
+            return  # what a real booth does first: same bytes, nothing to apply
+        try:
+            payload = verify_bundle(response.content, server_key, booth.booth_id, booth.version)  # type: ignore[arg-type]
+        except BundleRejected as exc:
+            errors.append(f"bundle {exc.code}")
+            return
+        booth.version, booth.last = payload.version, response.content
         if booth.want is not None and payload.version >= booth.want and booth.applied_at is None:
             booth.applied_at = time.perf_counter()
 
@@ -139,20 +147,22 @@ async def booth_life(
         await ws.recv()  # welcome
         ready[0] += 1
         await fetch()
-        task = asyncio.create_task(heartbeats())
-        try:
-            while not stop.is_set():
-                try:
-                    raw = await asyncio.wait_for(ws.recv(), 1.0)
-                except TimeoutError:
-                    continue
-                message = json.loads(raw)
-                if message.get("type") == "config_available":
-                    await fetch()
-        except websockets.ConnectionClosed:
-            errors.append("socket closed")
-        finally:
+
+        async def receive() -> None:
+            try:
+                async for raw in ws:
+                    if json.loads(raw).get("type") == "config_available":
+                        if booth.want is not None and booth.notified_at is None:
+                            booth.notified_at = time.perf_counter()
+                        await fetch()
+            except websockets.ConnectionClosed:
+                errors.append("socket closed")
+
+        tasks = [asyncio.create_task(heartbeats()), asyncio.create_task(receive())]
+        await stop.wait()
+        for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def seed(data_dir: Path, n: int, url: str) -> list[Booth]:
@@ -269,9 +279,17 @@ async def main_async(args: argparse.Namespace) -> str:
             window = time.perf_counter() - cpu_started
             rss = proc.memory_info().rss / 2**20
             stop.set()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            failed = [r for r in results if isinstance(r, BaseException)]
+            if failed:
+                print(f"{len(failed)} booth tasks failed, e.g. {failed[0]!r}", file=sys.stderr)
         pushes = [(b.applied_at - started) * 1000 for b in booths if b.applied_at is not None]
         missing = len(booths) - len(pushes)
+        told = [(b.notified_at - started) * 1000 for b in booths if b.notified_at is not None]
+        print(
+            f"config_available received: p50 {pct(told, 0.5):.0f} ms, p99 {pct(told, 0.99):.0f} ms",
+            file=sys.stderr,
+        )
         print(
             f"{len(beats)} heartbeats in {window:.0f} s, {len(errors)} errors"
             f" ({', '.join(sorted(set(errors))[:5])}), {missing} booths without the new config,"

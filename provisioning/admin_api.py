@@ -224,6 +224,12 @@ class FleetAdmin:
         """Last version each booth was told of."""
         self._looked_at = datetime.now(UTC)
 
+    def served(self, booth_id: str, version: int) -> None:
+        """A booth fetched this version: no need to tell it (called from a worker thread;
+        one dict store, atomic under the GIL)."""
+        if version > self._told.get(booth_id, 0):
+            self._told[booth_id] = version
+
     def push(self, issued: dict[str, int]) -> list[str]:
         """Tell connected booths of their new versions; returns those told."""
         for booth_id, version in issued.items():

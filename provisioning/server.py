@@ -10,6 +10,7 @@ first start in the data folder (0600) and never logged, only its key id.
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -50,8 +51,16 @@ def _refuse(status: int, code: RefusalCode, reason: str) -> HTTPException:
     return HTTPException(status, Refusal(code=code, reason=reason).model_dump(mode="json"))
 
 
-def install(app: FastAPI, db: Database, data_dir: Path) -> Ed25519PrivateKey:
-    """Add the provisioning routes to ``app``; returns the server's signing key."""
+def install(
+    app: FastAPI,
+    db: Database,
+    data_dir: Path,
+    on_served: Callable[[str, int], None] | None = None,
+) -> Ed25519PrivateKey:
+    """Add the provisioning routes to ``app``; returns the server's signing key.
+
+    ``on_served(booth_id, version)`` learns of each bundle a booth fetched (so it is
+    not told again of a version it already has)."""
     ensure_tables(db)
     key = load_or_create_private_key(data_dir / SIGNING_KEY_FILE)
     server_key_b64 = public_b64(key.public_key())
@@ -118,7 +127,9 @@ def install(app: FastAPI, db: Database, data_dir: Path) -> Ed25519PrivateKey:
     )
     def bundle(booth: Annotated[SignedBooth, Depends(signed_booth)]) -> Response:
         """The booth's signed configuration bundle (signed headers required)."""
-        data = service.bundle_for(db, key, booth.booth_id)
+        data, version = service.bundle_and_version(db, key, booth.booth_id)
+        if on_served is not None:
+            on_served(booth.booth_id, version)
         return Response(data, media_type="application/json")
 
     @router.post("/heartbeat", responses={401: {"model": Refusal}, 403: {"model": Refusal}})

@@ -322,7 +322,12 @@ def create_app(settings: ServerSettings) -> FastAPI:
             hub.agent_disconnected(link)
 
     # Enrolment, signed booth requests and config bundles (docs/provisioning.md).
-    signing_key = provisioning_server.install(app, db, settings.data_dir)
+    signing_key = provisioning_server.install(
+        app,
+        db,
+        settings.data_dir,
+        on_served=lambda booth, version: fleet_admin.served(booth, version),
+    )
 
     def push_config(issued: dict[str, int]) -> list[str]:
         return [
