@@ -141,7 +141,18 @@ async def booth_life(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval)
 
-    async with websockets.connect(ws_url + "/ws/booth", max_size=2**20) as ws:
+    # A booth that cannot connect tries again, as a real one does (a burst of 2000
+    # handshakes outlasts the default 10 s opening timeout).
+    for attempt in range(5):
+        try:
+            ws = await websockets.connect(ws_url + "/ws/booth", max_size=2**20, open_timeout=60)
+            break
+        except (OSError, TimeoutError, websockets.InvalidHandshake) as exc:
+            errors.append(f"connect {type(exc).__name__}")
+            await asyncio.sleep(1 + attempt)
+    else:
+        return
+    async with ws:
         await ws.send(
             json.dumps({"v": 1, "type": "hello", "token": booth.token, "app_version": "bench"})
         )
@@ -253,9 +264,10 @@ async def main_async(args: argparse.Namespace) -> str:
                         )
                     )
                 )
-                if len(tasks) % 100 == 0:
-                    await asyncio.sleep(0.05)
-            while ready[0] < len(booths):
+                if len(tasks) % 50 == 0:
+                    await asyncio.sleep(0.25)
+            connect_deadline = time.perf_counter() + 600
+            while ready[0] < len(booths) and time.perf_counter() < connect_deadline:
                 await asyncio.sleep(0.2)
             print(f"{ready[0]} booths connected", file=sys.stderr)
             proc.cpu_percent(None)
