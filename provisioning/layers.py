@@ -124,8 +124,18 @@ def apply_changes(
     return out
 
 
-def _covers(layer_key: str, leaf: str) -> bool:
-    return leaf == layer_key or leaf.startswith(layer_key + ".")
+def _sets(layer_key: str, value: Any, leaf: str) -> bool:
+    """Whether setting ``layer_key`` to ``value`` gives ``leaf`` its value (not a default)."""
+    if leaf == layer_key:
+        return True
+    if not leaf.startswith(layer_key + "."):
+        return False
+    node = value
+    for part in leaf[len(layer_key) + 1 :].split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
 
 
 def ordered(layers: Iterable[Layer]) -> list[Layer]:
@@ -142,13 +152,24 @@ def resolve(
     for layer in chain:
         for key in sorted(layer.values, key=lambda k: k.count(".")):
             set_path(tree, key, layer.values[key])
+    # A dict set at a key replaces what lower levels had there; what it leaves out
+    # falls back to the defaults (the schema's nested models are complete in ``base``).
+    _fill(tree, base)
     sources: dict[str, str] = {}
     for leaf in flatten(tree):
         sources[leaf] = DEFAULT_SOURCE
         for layer in chain:
-            if any(_covers(k, leaf) for k in layer.values):
+            if any(_sets(k, v, leaf) for k, v in layer.values.items()):
                 sources[leaf] = layer.label
     return tree, sources
+
+
+def _fill(tree: dict[str, Any], base: Mapping[str, Any]) -> None:
+    for key, value in base.items():
+        if key not in tree:
+            tree[key] = copy.deepcopy(value)
+        elif isinstance(value, dict) and isinstance(tree[key], dict):
+            _fill(tree[key], value)
 
 
 def validate(config: Mapping[str, Any]) -> BoothConfig:
