@@ -89,3 +89,50 @@ class FleetBooth(_Msg):
     bundle_version: int
     revoked: bool
     last_rejection: BundleRejectionPublic | None = None
+
+
+# ---------------------------------------------------------------------------
+# Heartbeat (booth -> server, signed)
+# ---------------------------------------------------------------------------
+
+HEARTBEAT_VERSION = 1
+
+
+class PeripheralStatus(StrEnum):
+    """The device manager's view of one peripheral (see kiosk/devices)."""
+
+    OK = "ok"
+    DEGRADED = "degraded"
+    UNAVAILABLE = "unavailable"
+
+
+class PeripheralState(_Msg):
+    role: Annotated[str, Field(min_length=1, max_length=40)]
+    state: PeripheralStatus
+    reason: Annotated[str, Field(max_length=300)] = ""
+
+
+class Heartbeat(_Msg):
+    """What a booth reports every ``heartbeat_interval_s`` (``POST .../heartbeat``)."""
+
+    v: Annotated[int, Field(ge=1, le=HEARTBEAT_VERSION)] = HEARTBEAT_VERSION
+    app_version: Annotated[str, Field(max_length=40)]
+    config_version: Annotated[int, Field(ge=0)] | None
+    """The bundle version applied, None before the first one."""
+    uptime_s: Annotated[float, Field(ge=0)]
+    peripherals: Annotated[list[PeripheralState], Field(max_length=32)] = Field(
+        default_factory=list
+    )
+    rtt_ms: Annotated[float, Field(ge=0)] | None = None
+    """Round trip of the previous heartbeat to the switchboard (None on the first)."""
+    last_call_at: datetime | None = None
+    disk_free_mb: Annotated[float, Field(ge=0)] | None = None
+    memory_used_mb: Annotated[float, Field(ge=0)] | None = None
+    memory_total_mb: Annotated[float, Field(ge=0)] | None = None
+
+
+class HeartbeatAck(_Msg):
+    """The server's answer: the newest config version waiting, and when to come back."""
+
+    config_version: int
+    interval_s: float

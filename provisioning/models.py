@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, String, Text, event, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
 from switchboard.db import Base, Database
@@ -54,8 +55,111 @@ class BundleRejection(Base):
     reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class BoothMembership(Base):
+    """The optional groups of a booth (its site comes from enrolment)."""
+
+    __tablename__ = "booth_membership"
+    booth_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    groups: Mapped[list[str]] = mapped_column(JSON, default=list)
+    enrolled_url: Mapped[str] = mapped_column(String(300))
+    """The switchboard URL the booth enrolled with: the base its config layers go on."""
+
+
+class BoothHeartbeat(Base):
+    """One heartbeat as received; the newest :data:`HISTORY_LIMIT` per booth are kept."""
+
+    __tablename__ = "booth_heartbeat"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    booth_id: Mapped[str] = mapped_column(String(64), index=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class BoothLiveState(Base):
+    """The latest heartbeat of a booth, one row each: the fleet page reads only this."""
+
+    __tablename__ = "booth_live_state"
+    booth_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    interval_s: Mapped[float] = mapped_column(Float)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ConfigLayer(Base):
+    """Config values set at one level: ``fleet`` (target ""), ``group``, ``site`` or ``booth``."""
+
+    __tablename__ = "config_layer"
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)
+    target: Mapped[str] = mapped_column(String(64), primary_key=True)
+    values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Dotted keys (``volume``, ``branding.name``) to values."""
+
+
+class Rollout(Base):
+    """A config change, applied to a canary group first and to the rest later."""
+
+    __tablename__ = "config_rollout"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(8))
+    target: Mapped[str] = mapped_column(String(64))
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """``{"set": {key: value}, "unset": [key]}``"""
+    canary_group: Mapped[str] = mapped_column(String(64))
+    rest_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    """When the rest follows without approval (None: only on approval)."""
+    state: Mapped[str] = mapped_column(String(12))
+    """``canary`` (only the canary group has it) or ``complete``."""
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    completed_by: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class AuditEntry(Base):
+    """Who did what, when, with the state before and after. Append-only."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(120))
+    before: Mapped[Any] = mapped_column(JSON, nullable=True)
+    after: Mapped[Any] = mapped_column(JSON, nullable=True)
+
+
+_APPEND_ONLY = (
+    "CREATE TRIGGER IF NOT EXISTS audit_log_no_{op} BEFORE {op} ON audit_log "
+    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+)
+
+
+@event.listens_for(AuditEntry.__table__, "after_create")
+def _audit_append_only(target: Any, connection: Connection, **_: Any) -> None:
+    # The database itself refuses to change or delete an audit entry (SQLite triggers);
+    # on PostgreSQL the same is done by granting the server's role INSERT and SELECT only.
+    if connection.dialect.name == "sqlite":
+        for op in ("UPDATE", "DELETE"):
+            connection.execute(text(_APPEND_ONLY.format(op=op)))
+
+
+TABLES = (
+    "enrolment_code",
+    "provisioned_booth",
+    "booth_membership",
+    "booth_heartbeat",
+    "booth_live_state",
+    "config_layer",
+    "config_rollout",
+    "audit_log",
+)
+
+
 def ensure_tables(db: Database) -> None:
     """Create the provisioning tables if this database predates them."""
     names = ("enrolment_code", "provisioned_booth", "bundle_rejection")
     tables = [Base.metadata.tables[name] for name in names]
+
+    tables = [Base.metadata.tables[name] for name in TABLES]
     Base.metadata.create_all(db.engine, tables=tables)

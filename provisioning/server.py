@@ -12,6 +12,7 @@ first start in the data folder (0600) and never logged, only its key id.
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -19,13 +20,15 @@ from typing import Annotated
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 
-from provisioning import service, signing
+from provisioning import fleet, service, signing
 from provisioning.bundle import SignedBundle
 from provisioning.keys import key_id, load_or_create_private_key, public_b64, public_from_b64
 from provisioning.messages import (
     BundleReport,
     EnrolRequest,
     EnrolResponse,
+    Heartbeat,
+    HeartbeatAck,
     Refusal,
     RefusalCode,
 )
@@ -97,8 +100,16 @@ class BoothVerifier:
         return SignedBooth(booth.booth_id, booth.site)
 
 
-def install(app: FastAPI, db: Database, data_dir: Path) -> Ed25519PrivateKey:
-    """Add the provisioning routes to ``app``; returns the server's signing key."""
+def install(
+    app: FastAPI,
+    db: Database,
+    data_dir: Path,
+    on_served: Callable[[str, int], None] | None = None,
+) -> Ed25519PrivateKey:
+    """Add the provisioning routes to ``app``; returns the server's signing key.
+
+    ``on_served(booth_id, version)`` learns of each bundle a booth fetched (so it is
+    not told again of a version it already has)."""
     ensure_tables(db)
     key = load_or_create_private_key(data_dir / SIGNING_KEY_FILE)
     server_key_b64 = public_b64(key.public_key())
@@ -149,7 +160,9 @@ def install(app: FastAPI, db: Database, data_dir: Path) -> Ed25519PrivateKey:
     )
     def bundle(booth: Annotated[SignedBooth, Depends(signed_booth)]) -> Response:
         """The booth's signed configuration bundle (signed headers required)."""
-        data = service.bundle_for(db, key, booth.booth_id)
+        data, version = service.bundle_and_version(db, key, booth.booth_id)
+        if on_served is not None:
+            on_served(booth.booth_id, version)
         return Response(data, media_type="application/json")
 
     @router.post(
@@ -160,6 +173,13 @@ def install(app: FastAPI, db: Database, data_dir: Path) -> Ed25519PrivateKey:
     def report(body: BundleReport, booth: Annotated[SignedBooth, Depends(signed_booth)]) -> None:
         """A booth reports a bundle it refused or rolled back (kept for the fleet view)."""
         service.record_rejection(db, booth.booth_id, body)
+
+    @router.post("/heartbeat", responses={401: {"model": Refusal}, 403: {"model": Refusal}})
+    def heartbeat(
+        body: Heartbeat, booth: Annotated[SignedBooth, Depends(signed_booth)]
+    ) -> HeartbeatAck:
+        """The booth's state (versions, peripherals, round trip, resources): signed."""
+        return fleet.record_heartbeat(db, booth.booth_id, body)
 
     app.include_router(router)
     return key

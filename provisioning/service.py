@@ -35,6 +35,8 @@ CODE_LENGTH = 16
 """16 of 31 symbols: 79 bits, far beyond guessing within a code's lifetime."""
 REISSUE_BEFORE = DEFAULT_LIFETIME / 2
 """A stored bundle closer than this to its expiry is replaced by a new version."""
+LAST_SEEN_RESOLUTION = timedelta(seconds=60)
+"""``last_seen_at`` is written at most this often by bundle fetches (heartbeats write it too)."""
 _SITE = TypeAdapter(SiteId)
 
 
@@ -281,7 +283,27 @@ def bundle_for(
     db: Database, key: Ed25519PrivateKey, booth_id: str, *, now: datetime | None = None
 ) -> bytes:
     """The booth's signed bundle: the stored one, or a new version if none or ageing."""
+    return bundle_and_version(db, key, booth_id, now=now)[0]
+
+
+def bundle_and_version(
+    db: Database, key: Ed25519PrivateKey, booth_id: str, *, now: datetime | None = None
+) -> tuple[bytes, int]:
+    """:func:`bundle_for` with the bundle's version."""
     moment = now or datetime.now(UTC)
+    # Read first: a fleet fetching after a push must not queue up behind SQLite's one writer
+    # just to move ``last_seen_at`` by a few seconds.
+    with db.session() as session:
+        row = session.get(ProvisionedBooth, booth_id)
+        if (
+            row is not None
+            and row.bundle is not None
+            and row.bundle_expires_at is not None
+            and _utc(row.bundle_expires_at) - moment > REISSUE_BEFORE
+            and row.last_seen_at is not None
+            and moment - _utc(row.last_seen_at) < LAST_SEEN_RESOLUTION
+        ):
+            return row.bundle.encode("utf-8"), row.bundle_version
     with db.session() as session, session.begin():
         row = session.get(ProvisionedBooth, booth_id)
         if row is None:
@@ -293,11 +315,11 @@ def bundle_for(
             and _utc(row.bundle_expires_at) - moment > REISSUE_BEFORE
         )
         if fresh and row.bundle is not None:
-            return row.bundle.encode("utf-8")
+            return row.bundle.encode("utf-8"), row.bundle_version
         config = BoothConfig.model_validate(row.config)
         version = row.bundle_version + 1
         data = sign_bundle(key, booth_id, version, config, issued_at=moment)
         row.bundle_version = version
         row.bundle = data.decode("utf-8")
         row.bundle_expires_at = moment.replace(microsecond=0) + DEFAULT_LIFETIME
-        return data
+        return data, version

@@ -20,9 +20,9 @@ from starlette.websockets import WebSocketState
 
 from guichet import wire
 from guichet.wire import AgentInfo, ErrorCode, WireError
+from provisioning import admin_api, signing
 from provisioning import server as provisioning_server
 from provisioning import service as provisioning_service
-from provisioning import signing
 from switchboard import auth
 from switchboard.auth import SESSION_COOKIE, SessionStore
 from switchboard.catalogue import load_catalogue
@@ -33,6 +33,9 @@ from switchboard.settings import ServerSettings
 log = logging.getLogger(__name__)
 
 CONSOLE_DIR = Path(__file__).parent / "console"
+ADMIN_DIR = Path(admin_api.__file__).parent / "console"
+ROLLOUT_TICK_S = 5.0
+"""How often staged rollouts whose delay has passed are completed."""
 HELLO_TIMEOUT_S = 10.0
 """A booth that says nothing for this long after connecting is dropped."""
 REFRESH_INTERVAL_S = 30.0
@@ -190,6 +193,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
         task = asyncio.create_task(refresh())
         watcher = asyncio.create_task(watch_enrolled())
+        rollouts = asyncio.create_task(app.state.fleet_admin.run_timer(ROLLOUT_TICK_S))
         log.info(
             "switchboard ready: %d services from %s%s",
             len(catalogue.services),
@@ -201,6 +205,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         finally:
             task.cancel()
             watcher.cancel()
+            rollouts.cancel()
             db.close()
 
     app = FastAPI(
@@ -385,7 +390,33 @@ def create_app(settings: ServerSettings) -> FastAPI:
             hub.agent_disconnected(link)
 
     # Enrolment, signed booth requests and config bundles (docs/provisioning.md).
-    provisioning_server.install(app, db, settings.data_dir)
+    signing_key = provisioning_server.install(
+        app,
+        db,
+        settings.data_dir,
+        on_served=lambda booth, version: fleet_admin.served(booth, version),
+    )
+
+    def push_config(issued: dict[str, int]) -> list[str]:
+        return [
+            booth_id
+            for booth_id, version in issued.items()
+            if hub.send_to_booth(booth_id, wire.ConfigAvailable(version=version))
+        ]
+
+    # Admin and technician API (docs/admin.md): own cookie and session store.
+    fleet_admin = admin_api.FleetAdmin(
+        db,
+        signing_key,
+        SessionStore(settings.session_ttl_s),
+        push_config,
+        settings.cookie_secure,
+        settings.session_ttl_s,
+        connected=lambda: list(hub.booths),
+    )
+    app.state.fleet_admin = fleet_admin
+    admin_api.install(app, fleet_admin)
+    app.mount("/admin", StaticFiles(directory=ADMIN_DIR, html=True), name="admin")
 
     CONSOLE_DIR.mkdir(exist_ok=True)
     app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")

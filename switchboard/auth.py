@@ -1,4 +1,4 @@
-"""Agent passwords (scrypt), agent sessions, booth tokens."""
+"""Agent and staff (admin, technician) passwords (scrypt), sessions, booth tokens."""
 
 from __future__ import annotations
 
@@ -13,13 +13,16 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import select
 
 from guichet.wire import AgentInfo
-from switchboard.db import Agent, BoothCredential, Database
+from switchboard.db import Agent, BoothCredential, Database, StaffAccount
 
 SESSION_COOKIE = "guichet_session"
+STAFF_COOKIE = "guichet_admin"
+"""Admin console sessions: a separate cookie and store, so an agent session opens nothing."""
 SCRYPT_N = 2**14
 SCRYPT_R = 8
 SCRYPT_P = 1
@@ -131,6 +134,69 @@ def authenticate(db: Database, username: str, password: str) -> AgentInfo | None
         stored = agent.password_hash if agent else _DUMMY_HASH
         ok = verify_password(password, stored)
         return agent_info(agent) if (agent is not None and ok) else None
+
+
+# ---------------------------------------------------------------------------
+# Staff: admins and technicians
+# ---------------------------------------------------------------------------
+
+
+class StaffRole(StrEnum):
+    """Least privilege: technicians enrol booths and look at the fleet; admins also
+    change configuration, roll it out, revoke booths and read the audit log."""
+
+    TECHNICIAN = "technician"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class StaffInfo:
+    username: str
+    display_name: str
+    role: StaffRole
+
+
+def _staff_info(row: StaffAccount) -> StaffInfo:
+    return StaffInfo(row.username, row.display_name, StaffRole(row.role))
+
+
+def add_staff(
+    db: Database, username: str, password: str, role: StaffRole, display_name: str | None = None
+) -> StaffInfo:
+    """Create a staff account, or update one with that username (password, role, name)."""
+    if not USERNAME_RE.match(username):
+        raise AuthError(f"username {username!r}: use 1-64 of a-z 0-9 _ . -")
+    if not password:
+        raise AuthError("empty password")
+    with db.session() as session, session.begin():
+        row = session.get(StaffAccount, username)
+        if row is None:
+            row = StaffAccount(username=username)
+            session.add(row)
+        row.display_name = display_name or (row.display_name if row.display_name else username)
+        row.password_hash = hash_password(password)
+        row.role = StaffRole(role).value
+        return _staff_info(row)
+
+
+def list_staff(db: Database) -> list[StaffInfo]:
+    with db.session() as session:
+        rows = session.scalars(select(StaffAccount).order_by(StaffAccount.username))
+        return [_staff_info(r) for r in rows]
+
+
+def get_staff(db: Database, username: str) -> StaffInfo | None:
+    with db.session() as session:
+        row = session.get(StaffAccount, username)
+        return _staff_info(row) if row else None
+
+
+def authenticate_staff(db: Database, username: str, password: str) -> StaffInfo | None:
+    """The staff account if the password is right; same cost whether or not it exists."""
+    with db.session() as session:
+        row = session.get(StaffAccount, username)
+        ok = verify_password(password, row.password_hash if row else _DUMMY_HASH)
+        return _staff_info(row) if (row is not None and ok) else None
 
 
 # ---------------------------------------------------------------------------

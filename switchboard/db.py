@@ -1,12 +1,13 @@
-"""SQLAlchemy models (Agent, BoothCredential) and the database handle."""
+"""SQLAlchemy models (Agent, StaffAccount, BoothCredential) and the database handle."""
 
 from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, String, create_engine
+from sqlalchemy import JSON, Boolean, DateTime, String, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -23,6 +24,17 @@ class Agent(Base):
     display_name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(300))
     services: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class StaffAccount(Base):
+    """An admin or a field technician: signs in to ``/admin/``, never to the agent console."""
+
+    __tablename__ = "staff_account"
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(16))
+    """``admin`` or ``technician`` (see :class:`switchboard.auth.StaffRole`)."""
 
 
 class BoothCredential(Base):
@@ -47,6 +59,8 @@ class Database:
         # The server uses the database from the event loop and from FastAPI's threads.
         connect_args = {"check_same_thread": False} if url.startswith("sqlite") else {}
         self.engine: Engine = create_engine(url, connect_args=connect_args)
+        if url.startswith("sqlite:///") and ":memory:" not in url:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         Base.metadata.create_all(self.engine)
 
@@ -55,6 +69,18 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL: readers never wait for the writer, and a commit appends to the log instead of
+    # rewriting pages with two fsyncs; NORMAL syncs at checkpoints (durable against a
+    # process crash, may lose the last commits on power loss). Measured by bench/fleet.py:
+    # a fleet's heartbeats and bundle fetches are many small writes.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
 
 
 def _create_private_file(path: Path) -> None:

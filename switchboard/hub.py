@@ -155,6 +155,15 @@ class Hub:
         log.info("booth %s (%s) connected", booth_id, name)
         return link
 
+    def send_to_booth(self, booth_id: str, message: BaseModel) -> bool:
+        """Queue a message for one connected booth (by its hub id: an enrolled booth's is its
+        provisioning booth id); False if that booth is not connected to this process."""
+        link = self.booths.get(booth_id)
+        if link is None:
+            return False
+        link.outbox.send(message)
+        return True
+
     def booth_disconnected(self, link: BoothLink) -> None:
         """The booth's socket closed: leave its queue or end its call."""
         if self.booths.get(link.booth_id) is link:

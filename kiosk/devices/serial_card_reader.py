@@ -102,6 +102,9 @@ class SerialCardReader:
         self._read_lock = asyncio.Lock()
         self._pending: asyncio.Future[Answer] | None = None
         self._pending_command: Command | None = None
+        self._stale_removed = False
+        """A READ was failed on CARD OUT: the reader's own ERR CARD REMOVED for it is
+        still on its way and must not be taken as the answer to the next command."""
         self._card_waiter: asyncio.Future[None] | None = None
 
     @property
@@ -279,7 +282,13 @@ class SerialCardReader:
                     pending.set_exception(
                         DeviceError("card_removed", "carte retirée pendant la lecture")
                     )
+                    self._stale_removed = True
+            case Err(code=ErrorCode.CARD_REMOVED) if self._stale_removed:
+                self._stale_removed = False
+                logger.info("%s: late CARD REMOVED of an already failed read, dropped", self.role)
             case _:
+                # Any other answer: the reader keeps order, so no late one is coming.
+                self._stale_removed = False
                 if self._pending is not None and not self._pending.done():
                     self._pending.set_result(message)
                 else:

@@ -1,0 +1,502 @@
+"""The admin API (``/api/v1/admin/...``) behind the ``/admin/`` console.
+
+Staff (admins and technicians, :class:`switchboard.auth.StaffRole`) sign in with
+their own cookie; an agent's session opens nothing here. Technicians create
+enrolment codes and see the fleet; admins also change config, roll it out,
+revoke booths and read the audit log. Every action is audited.
+"""
+
+# No `from __future__ import annotations`: FastAPI must see the closures in Depends().
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from provisioning import fleet, qr, service
+from provisioning.layers import ConfigInvalid, FieldError, Scope
+from provisioning.messages import SiteId
+from switchboard import auth
+from switchboard.auth import STAFF_COOKIE, SessionStore, StaffInfo, StaffRole
+from switchboard.db import Database
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/api/v1/admin"
+Push = Callable[[dict[str, int]], list[str]]
+"""Tell connected booths that a new bundle waits (``{booth_id: version}``); returns the
+booths that were connected and told."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class StaffLogin(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: Annotated[str, Field(min_length=1, max_length=64)]
+    password: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class StaffPublic(_Model):
+    username: str
+    display_name: str
+    role: StaffRole
+
+
+class BoothRow(_Model):
+    booth_id: str
+    site: str
+    groups: list[str]
+    status: str
+    reasons: list[str]
+    app_version: str | None
+    config_version: int | None
+    bundle_version: int
+    last_heartbeat_at: datetime | None
+    rtt_ms: float | None
+    enrolled_at: datetime
+
+
+class FleetView(BaseModel):
+    counts: dict[str, int]
+    """online, degraded, offline, revoked"""
+    sites: list[str]
+    groups: list[str]
+    booths: list[BoothRow]
+
+
+class HeartbeatPoint(BaseModel):
+    at: datetime
+    rtt_ms: float | None
+    memory_used_mb: float | None
+    memory_total_mb: float | None
+    disk_free_mb: float | None
+
+
+class BoothView(BaseModel):
+    booth: BoothRow
+    latest: dict[str, Any] | None
+    history: list[HeartbeatPoint]
+    config: dict[str, Any] | None
+    """Resolved config (admins only)."""
+    sources: dict[str, str] | None
+    """Where each value comes from: ``default``, ``fleet``, ``group:x``, ``site:x``, ``booth:x``."""
+
+
+class GroupsUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    groups: Annotated[list[str], Field(max_length=16)]
+
+
+class CodeCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    site: SiteId
+    ttl_hours: Annotated[float, Field(gt=0, le=720)] = 24
+
+
+class CodeView(BaseModel):
+    code: str
+    site: str
+    expires_at: datetime
+    qr_text: str
+    qr_svg: str
+
+
+class ConfigChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    scope: Scope
+    target: Annotated[str, Field(max_length=64)] = ""
+    set: dict[str, Any] = Field(default_factory=dict)
+    unset: Annotated[list[str], Field(max_length=64)] = Field(default_factory=list)
+    canary_group: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    """Stage it: this group first, then the rest."""
+    rest_after_s: Annotated[float, Field(gt=0, le=30 * 86400)] | None = None
+    """With a canary group: the rest follows after this delay (else on approval)."""
+
+
+class FieldErrorView(_Model):
+    key: str
+    message: str
+
+
+class KeyChange(BaseModel):
+    key: str
+    before: Any
+    after: Any
+
+
+class PreviewView(BaseModel):
+    layer_before: dict[str, Any]
+    layer_after: dict[str, Any]
+    changes: list[KeyChange]
+    affected: list[str]
+    errors: list[FieldErrorView]
+    error_booth: str | None
+
+
+class ApplyView(BaseModel):
+    issued: dict[str, int]
+    pushed: list[str]
+    """Booths connected now that were told (``config_available``)."""
+    rollout_id: int | None
+
+
+class LayerView(BaseModel):
+    scope: Scope
+    target: str
+    values: dict[str, Any]
+
+
+class ResolvedView(BaseModel):
+    booth_id: str
+    config: dict[str, Any]
+    sources: dict[str, str]
+
+
+class RolloutRow(_Model):
+    id: int
+    created_at: datetime
+    created_by: str
+    scope: str
+    target: str
+    changes: dict[str, Any]
+    canary_group: str
+    rest_after: datetime | None
+    state: str
+    completed_at: datetime | None
+    completed_by: str | None
+    canary_booths: list[str]
+
+
+class AuditRow(_Model):
+    id: int
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    target: str
+    before: Any
+    after: Any
+
+
+def _invalid(exc: ConfigInvalid) -> HTTPException:
+    return HTTPException(
+        422,
+        {
+            "code": "invalid_config",
+            "booth": exc.booth_id,
+            "errors": [{"key": e.key, "message": e.message} for e in exc.errors],
+        },
+    )
+
+
+def _actor(staff: StaffInfo) -> fleet.Actor:
+    return fleet.Actor(staff.username, staff.role.value)
+
+
+class FleetAdmin:
+    """The admin routes and the rollout timer, sharing the db, key and push."""
+
+    def __init__(
+        self,
+        db: Database,
+        key: Ed25519PrivateKey,
+        sessions: SessionStore,
+        push: Push,
+        cookie_secure: bool,
+        session_ttl_s: int,
+        connected: Callable[[], Iterable[str]] = tuple,
+    ) -> None:
+        self.db = db
+        self.key = key
+        self.sessions = sessions
+        self._push = push
+        self.cookie_secure = cookie_secure
+        self.session_ttl_s = session_ttl_s
+        self.connected = connected
+        """Ids of the booths connected to this process now."""
+        self._told: dict[str, int] = {}
+        """Last version each booth was told of."""
+        self._looked_at = datetime.now(UTC)
+
+    def served(self, booth_id: str, version: int) -> None:
+        """A booth fetched this version: no need to tell it (called from a worker thread;
+        one dict store, atomic under the GIL)."""
+        if version > self._told.get(booth_id, 0):
+            self._told[booth_id] = version
+
+    def push(self, issued: dict[str, int]) -> list[str]:
+        """Tell connected booths of their new versions; returns those told."""
+        for booth_id, version in issued.items():
+            self._told[booth_id] = max(version, self._told.get(booth_id, 0))
+        return self._push(issued)
+
+    async def push_changed_elsewhere(self) -> list[str]:
+        """Push bundles signed by another process (``guichet config set``, another server)
+        since the last look, to the booths connected here."""
+        since, self._looked_at = self._looked_at, datetime.now(UTC)
+        signed = await asyncio.to_thread(fleet.signed_since, self.db, self.connected(), since)
+        newer = {b: v for b, v in signed.items() if v > self._told.get(b, 0)}
+        return self.push(newer) if newer else []
+
+    async def advance_rollouts(self) -> list[int]:
+        """Complete canary rollouts whose delay has passed; returns their ids."""
+        done = []
+        for rollout_id in await asyncio.to_thread(fleet.due_rollouts, self.db):
+            system = fleet.Actor("system", "system")
+            try:
+                result = await asyncio.to_thread(
+                    fleet.approve_rollout, self.db, self.key, system, rollout_id
+                )
+            except fleet.RolloutError:
+                continue  # approved by someone in the meantime
+            except ConfigInvalid as exc:
+                log.error("rollout %s cannot complete: %s", rollout_id, exc)
+                continue
+            self.push(result.issued)
+            done.append(rollout_id)
+        return done
+
+    async def run_timer(self, period_s: float) -> None:
+        """Forever: advance due rollouts every ``period_s``."""
+        while True:
+            await asyncio.sleep(period_s)
+            try:
+                await self.advance_rollouts()
+                await self.push_changed_elsewhere()
+            except Exception:  # a database hiccup must not stop the timer for good
+                log.exception("rollout timer")
+
+
+def install(app: FastAPI, admin: FleetAdmin) -> None:
+    """Add the ``/api/v1/admin`` routes to ``app``."""
+    db = admin.db
+    router = APIRouter(prefix=PREFIX, tags=["admin"])
+
+    async def current_staff(request: Request) -> StaffInfo:
+        username = admin.sessions.username(request.cookies.get(STAFF_COOKIE))
+        staff = await asyncio.to_thread(auth.get_staff, db, username) if username else None
+        if staff is None:
+            raise HTTPException(401, "not signed in as admin or technician")
+        return staff
+
+    def role(minimum: StaffRole) -> Callable[[StaffInfo], Awaitable[StaffInfo]]:
+        async def check(staff: Annotated[StaffInfo, Depends(current_staff)]) -> StaffInfo:
+            if minimum is StaffRole.ADMIN and staff.role is not StaffRole.ADMIN:
+                raise HTTPException(403, "this needs an admin account")
+            return staff
+
+        return check
+
+    Technician = Annotated[StaffInfo, Depends(role(StaffRole.TECHNICIAN))]
+    Admin = Annotated[StaffInfo, Depends(role(StaffRole.ADMIN))]
+
+    async def run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    @router.post("/login")
+    async def login(body: StaffLogin, response: Response) -> StaffPublic:
+        """Check a staff password and set the admin session cookie."""
+        staff = await run(auth.authenticate_staff, db, body.username, body.password)
+        if staff is None:
+            log.warning("failed admin login for %r", body.username[:64])
+            raise HTTPException(401, "wrong username or password")
+        token = admin.sessions.create(staff.username)
+        response.set_cookie(
+            STAFF_COOKIE,
+            token,
+            max_age=admin.session_ttl_s,
+            httponly=True,
+            samesite="strict",
+            secure=admin.cookie_secure,
+            path="/",
+        )
+        await run(fleet.record, db, _actor(staff), "login", staff.username, None, None)
+        return StaffPublic.model_validate(staff)
+
+    @router.post("/logout", status_code=204)
+    async def logout(request: Request, response: Response) -> None:
+        """End the staff session."""
+        admin.sessions.drop(request.cookies.get(STAFF_COOKIE))
+        response.delete_cookie(
+            STAFF_COOKIE, httponly=True, samesite="strict", secure=admin.cookie_secure
+        )
+
+    @router.get("/me")
+    async def me(staff: Technician) -> StaffPublic:
+        """Who is signed in, with their role."""
+        return StaffPublic.model_validate(staff)
+
+    @router.get("/fleet")
+    async def get_fleet(staff: Technician) -> FleetView:
+        """Every booth with its status, and the counts per status."""
+        await admin.advance_rollouts()
+        booths = await run(fleet.fleet_summary, db)
+        counts = {s: 0 for s in ("online", "degraded", "offline", "revoked")}
+        for booth in booths:
+            counts[booth.status] += 1
+        return FleetView(
+            counts=counts,
+            sites=sorted({b.site for b in booths}),
+            groups=sorted({g for b in booths for g in b.groups}),
+            booths=[BoothRow.model_validate(b) for b in booths],
+        )
+
+    @router.get("/booths/{booth_id}")
+    async def get_booth(booth_id: str, staff: Technician) -> BoothView:
+        """One booth: status, latest heartbeat, history; config and sources for admins."""
+        try:
+            detail = await run(fleet.booth_detail, db, booth_id)
+        except fleet.UnknownBooth as exc:
+            raise HTTPException(404, "no such booth") from exc
+        is_admin = staff.role is StaffRole.ADMIN
+        return BoothView(
+            booth=BoothRow.model_validate(detail.summary),
+            latest=detail.latest,
+            history=[
+                HeartbeatPoint(
+                    at=at,
+                    rtt_ms=p.get("rtt_ms"),
+                    memory_used_mb=p.get("memory_used_mb"),
+                    memory_total_mb=p.get("memory_total_mb"),
+                    disk_free_mb=p.get("disk_free_mb"),
+                )
+                for at, p in detail.history
+            ],
+            config=detail.config if is_admin else None,
+            sources=detail.sources if is_admin else None,
+        )
+
+    @router.put("/booths/{booth_id}/groups")
+    async def put_groups(booth_id: str, body: GroupsUpdate, staff: Admin) -> ApplyView:
+        """Set the groups of a booth (its config follows)."""
+        try:
+            issued = await run(
+                fleet.set_groups, db, admin.key, _actor(staff), booth_id, body.groups
+            )
+        except fleet.UnknownBooth as exc:
+            raise HTTPException(404, "no such booth") from exc
+        except ConfigInvalid as exc:
+            raise _invalid(exc) from exc
+        return ApplyView(issued=issued, pushed=_push(issued), rollout_id=None)
+
+    @router.post("/booths/{booth_id}/revoke", status_code=204)
+    async def revoke(booth_id: str, staff: Admin) -> None:
+        """Revoke a booth: every later request of it is refused."""
+        try:
+            await run(fleet.revoke, db, _actor(staff), booth_id)
+        except fleet.UnknownBooth as exc:
+            raise HTTPException(404, "no such booth") from exc
+
+    @router.post("/codes")
+    async def create_code(body: CodeCreate, request: Request, staff: Technician) -> CodeView:
+        """A one-time enrolment code for a site, as text and as a QR code (SVG)."""
+        issued = await run(service.create_code, db, body.site, timedelta(hours=body.ttl_hours))
+        expiry = issued.expires_at.isoformat(timespec="minutes")
+        await run(
+            fleet.record, db, _actor(staff), "code.create", body.site, None, {"expires_at": expiry}
+        )
+        text = qr.enrolment_uri(str(request.base_url), issued.site, issued.code)
+        return CodeView(
+            code=issued.code,
+            site=issued.site,
+            expires_at=issued.expires_at,
+            qr_text=text,
+            qr_svg=qr.qr_svg(text, f"Code d'enrôlement pour {issued.site}"),
+        )
+
+    @router.get("/config/layers")
+    async def get_layers(staff: Admin) -> list[LayerView]:
+        """Every config layer with its values."""
+        found = await run(fleet.list_layers, db)
+        return [LayerView(scope=x.scope, target=x.target, values=dict(x.values)) for x in found]
+
+    @router.get("/config/resolved")
+    async def get_resolved(
+        booth: Annotated[str, Query(max_length=64)], staff: Admin
+    ) -> ResolvedView:
+        """A booth's config as its layers give it, with each value's source."""
+        try:
+            config, sources = await run(fleet.resolved_config, db, booth)
+        except fleet.UnknownBooth as exc:
+            raise HTTPException(404, "no such booth") from exc
+        return ResolvedView(booth_id=booth, config=config, sources=sources)
+
+    @router.post("/config/preview")
+    async def preview(body: ConfigChange, staff: Admin) -> PreviewView:
+        """What a change would do: the layer's diff, the booths reached, validation errors."""
+        try:
+            result = await run(
+                fleet.preview_change, db, body.scope, body.target, body.set, body.unset
+            )
+        except ConfigInvalid as exc:
+            raise _invalid(exc) from exc
+        return PreviewView(
+            layer_before=result.layer_before,
+            layer_after=result.layer_after,
+            changes=[KeyChange(key=k, before=b, after=a) for k, b, a in result.changes],
+            affected=result.affected,
+            errors=[FieldErrorView.model_validate(e) for e in result.errors],
+            error_booth=result.error_booth,
+        )
+
+    @router.post("/config/apply")
+    async def apply(body: ConfigChange, staff: Admin) -> ApplyView:
+        """Make the change: new signed bundles, ``config_available`` to connected booths."""
+        if body.rest_after_s is not None and body.canary_group is None:
+            raise _invalid(ConfigInvalid([FieldError("rest_after_s", "needs a canary group")]))
+        try:
+            result = await run(
+                fleet.change_config,
+                db,
+                admin.key,
+                _actor(staff),
+                body.scope,
+                body.target,
+                body.set,
+                body.unset,
+                canary_group=body.canary_group,
+                rest_after_s=body.rest_after_s,
+            )
+        except ConfigInvalid as exc:
+            raise _invalid(exc) from exc
+        return ApplyView(
+            issued=result.issued, pushed=_push(result.issued), rollout_id=result.rollout_id
+        )
+
+    @router.get("/rollouts")
+    async def get_rollouts(staff: Admin) -> list[RolloutRow]:
+        """Recent rollouts, newest first, with their state."""
+        await admin.advance_rollouts()
+        return [RolloutRow.model_validate(r) for r in await run(fleet.list_rollouts, db)]
+
+    @router.post("/rollouts/{rollout_id}/approve")
+    async def approve(rollout_id: int, staff: Admin) -> ApplyView:
+        """Give a canary rollout's change to the rest of the fleet now."""
+        try:
+            result = await run(fleet.approve_rollout, db, admin.key, _actor(staff), rollout_id)
+        except fleet.RolloutError as exc:
+            raise HTTPException(409, str(exc)) from exc
+        except ConfigInvalid as exc:
+            raise _invalid(exc) from exc
+        return ApplyView(issued=result.issued, pushed=_push(result.issued), rollout_id=rollout_id)
+
+    @router.get("/audit")
+    async def get_audit(
+        staff: Admin,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+        before_id: Annotated[int | None, Query(ge=1)] = None,
+    ) -> list[AuditRow]:
+        """The audit log, newest first (``before_id`` pages back)."""
+        rows = await run(fleet.audit_log, db, limit, before_id)
+        return [AuditRow.model_validate(r) for r in rows]
+
+    def _push(issued: dict[str, int]) -> list[str]:
+        return sorted(admin.push(issued))
+
+    app.include_router(router)
