@@ -97,8 +97,12 @@ async def _in_call(
     await booth.wait_text("Oui")
     await booth.frames(3)
     booth.screenshot("12_consent_fr")
-    progress = report(call, "r1", wire.DeviceProgress)
-    assert progress is not None and progress.phase == wire.DevicePhase.WAITING_CONSENT
+    # The booth shows the question, then the agent's side hears of it over the
+    # data channel: wait for that report rather than race it.
+    progress = await booth.wait_for(
+        lambda: report(call, "r1", wire.DeviceProgress), what="r1 waiting for consent"
+    )
+    assert progress.phase == wire.DevicePhase.WAITING_CONSENT
     await booth.tap("consent_yes")
     await booth.wait_for(lambda: CARD_QUESTION_FR not in booth.all_text(), what="modal gone")
     await booth.wait_text("Posez votre carte sur le lecteur.")
