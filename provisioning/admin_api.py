@@ -175,6 +175,7 @@ class RolloutRow(_Model):
 
 class AuditRow(_Model):
     id: int
+    seq: int
     at: datetime
     actor: str
     role: str
@@ -182,6 +183,7 @@ class AuditRow(_Model):
     target: str
     before: Any
     after: Any
+    hash: str
 
 
 def _invalid(exc: ConfigInvalid) -> HTTPException:
