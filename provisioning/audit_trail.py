@@ -35,7 +35,7 @@ from guichet.audit_chain import (
     verify,
 )
 from provisioning.models import AuditEntry, AuditHead, ensure_tables
-from switchboard.db import Database
+from switchboard.db import Base, Database
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +198,7 @@ def chain_unchained_log(connection: Connection) -> int:
     for op in ("UPDATE", "DELETE"):
         connection.execute(text(f"DROP TRIGGER IF EXISTS audit_log_no_{op}"))
     connection.execute(text("DROP TABLE audit_log"))
-    AuditEntry.__table__.create(connection)
+    Base.metadata.create_all(connection, tables=[Base.metadata.tables["audit_log"]])
     if connection.execute(text("SELECT count(*) FROM audit_head")).scalar_one() == 0:
         connection.execute(
             text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :g)"), {"g": GENESIS}

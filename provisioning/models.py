@@ -210,7 +210,7 @@ def ensure_tables(db: Database) -> None:
     if db.engine in _UPGRADED:
         return
     if db.engine.dialect.name == "sqlite":
-        from provisioning.audit_trail import chain_unchained_log  # noqa: PLC0415 - cycle
+        from provisioning.audit_trail import chain_unchained_log  # imports this module
 
         with db.engine.begin() as connection:
             chain_unchained_log(connection)
