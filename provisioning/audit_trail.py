@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sqlalchemy import select, text, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from guichet.audit_chain import (
@@ -116,9 +116,14 @@ def as_entry(row: AuditEntry) -> Entry:
 def entries(db: Database, batch: int = 500) -> Iterator[Entry]:
     """Every entry in stored order (by row id), read in batches."""
     ensure_tables(db)
+    return read_entries(db.engine, batch)
+
+
+def read_entries(engine: Engine, batch: int = 500) -> Iterator[Entry]:
+    """Every entry in stored order, without creating or upgrading anything (for checks)."""
     last_id = 0
     while True:
-        with db.session() as session:
+        with Session(engine) as session:
             rows = list(
                 session.scalars(
                     select(AuditEntry)
@@ -137,25 +142,47 @@ def entries(db: Database, batch: int = 500) -> Iterator[Entry]:
 def head(db: Database) -> Head:
     """The head row: the last entry's ``seq`` and ``hash`` as the writers left them."""
     ensure_tables(db)
-    with db.session() as session:
+    return read_head(db.engine) or Head(0, GENESIS)
+
+
+def read_head(engine: Engine) -> Head | None:
+    """The head row, or None if there is none, without creating anything."""
+    with Session(engine) as session:
         row = session.get(AuditHead, 1)
-        return Head(0, GENESIS) if row is None else Head(row.seq, row.hash)
+        return None if row is None else Head(row.seq, row.hash)
 
 
 @dataclass(frozen=True)
 class Verdict:
     """What verification found: the entries read, the head, the first break if any."""
 
-    count: int
+    entries: list[Entry]
     head: Head
     broken: Broken | None
 
 
-def verify_db(db: Database) -> Verdict:
-    """Walk the whole chain of this database and compare its end with the head row."""
-    stored_head = head(db)
-    listed = list(entries(db))
-    return Verdict(len(listed), stored_head, verify(listed, stored_head))
+def verify_engine(engine: Engine) -> Verdict:
+    """Walk the whole chain of this database and compare its end with the head row
+    (read only: nothing is created or upgraded)."""
+    stored_head = read_head(engine)
+    listed = list(read_entries(engine))
+    last = Head(listed[-1].seq, listed[-1].hash) if listed else Head(0, GENESIS)
+    if stored_head is None:
+        return Verdict(listed, last, Broken(1, "truncated", "the audit_head row is missing"))
+    return Verdict(listed, stored_head, verify(listed, stored_head))
+
+
+def compare_with_earlier(current: list[Entry], earlier: list[Entry]) -> Broken | None:
+    """Every entry of an earlier export must still be there, unchanged: this catches a
+    chain rewritten (and re-hashed) or cut short since that export was taken."""
+    by_seq = {entry.seq: entry for entry in current}
+    for old in earlier:
+        now = by_seq.get(old.seq)
+        if now is None:
+            return Broken(old.seq, "truncated", "in the earlier export but gone now")
+        if now.hash != old.hash:
+            return Broken(old.seq, "rewritten", "differs from the earlier export (rewritten)")
+    return None
 
 
 def export(db: Database, out: TextIO) -> Head:
