@@ -207,8 +207,11 @@ def verify(entries: Iterable[Entry], head: Head | None = None) -> Broken | None:
         last = Head(0, GENESIS) if previous is None else Head(previous.seq, previous.hash)
         if last != head:
             if last.seq < head.seq:
-                return Broken(
-                    last.seq + 1, "truncated", f"entries {last.seq + 1} to {head.seq} missing"
+                missing = (
+                    f"entry {head.seq}"
+                    if last.seq + 1 == head.seq
+                    else f"entries {last.seq + 1} to {head.seq}"
                 )
+                return Broken(last.seq + 1, "truncated", f"{missing} missing at the end (cut off)")
             return Broken(last.seq, "truncated", f"the chain does not end at entry {head.seq}")
     return None
