@@ -48,7 +48,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     from provisioning import audit_trail
     from switchboard.db import Database
 
-    db = Database(_database_url(args))
+    url = _database_url(args)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        _err(f"guichet audit export: no database at {url.removeprefix('sqlite:///')}")
+        return EXIT_UNREADABLE
+    db = Database(url)
     try:
         if str(args.out) == "-":
             head = audit_trail.export(db, sys.stdout)
