@@ -20,7 +20,13 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-PLUGIN_MODULES = ("kiosk.cli", "guichet.demo", "kiosk.devices.sim.cli", "provisioning.cli")
+PLUGIN_MODULES = (
+    "kiosk.cli",
+    "guichet.demo",
+    "kiosk.devices.sim.cli",
+    "provisioning.cli",
+    "provisioning.audit_cli",
+)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

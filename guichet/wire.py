@@ -534,6 +534,38 @@ class DeviceErrorCode(StrEnum):
     FAILED = "failed"
 
 
+class DeviceAuditOutcome(StrEnum):
+    """How device work ended, as the console reports it to the audit trail."""
+
+    DONE = "done"
+    FAILED = "failed"
+    REFUSED = "refused"
+    CANCELLED = "cancelled"
+
+
+class DeviceAuditReport(BaseModel):
+    """Agent console -> server (``POST /api/v1/agent/audit``): device work of a call ended.
+
+    Only metadata: what kind of work, how it ended, how many pages. Never what was read,
+    scanned or printed (no card identifier, no code, no image); unknown fields are refused.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    call_id: Id
+    request_id: Id
+    kind: DeviceKind
+    outcome: DeviceAuditOutcome
+    error: DeviceErrorCode | None = None
+    pages: Annotated[int, Field(ge=0, le=10_000)] | None = None
+
+
+class AuditReceipt(BaseModel):
+    """The audit entry a report became: its place in the chain."""
+
+    seq: int
+    hash: Sha256Hex
+
+
 class DeviceErrorReport(_Msg):
     """Booth -> agent: the request failed; ``reason`` is plain French for the agent."""
 

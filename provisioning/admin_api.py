@@ -8,6 +8,7 @@ revoke booths and read the audit log. Every action is audited.
 
 # No `from __future__ import annotations`: FastAPI must see the closures in Depends().
 import asyncio
+import io
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -15,9 +16,10 @@ from typing import Annotated, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from provisioning import fleet, qr, service
+from provisioning import audit_trail, fleet, qr, service
 from provisioning.layers import ConfigInvalid, FieldError, Scope
 from provisioning.messages import SiteId
 from switchboard import auth
@@ -175,6 +177,7 @@ class RolloutRow(_Model):
 
 class AuditRow(_Model):
     id: int
+    seq: int
     at: datetime
     actor: str
     role: str
@@ -182,6 +185,7 @@ class AuditRow(_Model):
     target: str
     before: Any
     after: Any
+    hash: str
 
 
 def _invalid(exc: ConfigInvalid) -> HTTPException:
@@ -495,6 +499,27 @@ def install(app: FastAPI, admin: FleetAdmin) -> None:
         """The audit log, newest first (``before_id`` pages back)."""
         rows = await run(fleet.audit_log, db, limit, before_id)
         return [AuditRow.model_validate(r) for r in rows]
+
+    @router.get(
+        "/audit/export",
+        response_class=PlainTextResponse,
+        responses={200: {"content": {"application/x-ndjson": {}}}},
+    )
+    async def export_audit(staff: Admin) -> PlainTextResponse:
+        """The whole audit trail, one JSON entry a line with its hashes (the export is
+        itself audited first, so it ends with its own entry)."""
+        await run(fleet.record, db, _actor(staff), "audit.export", "audit_log", None, None)
+
+        def dump() -> str:
+            out = io.StringIO()
+            audit_trail.export(db, out)
+            return out.getvalue()
+
+        return PlainTextResponse(
+            await run(dump),
+            media_type="application/x-ndjson",
+            headers={"Content-Disposition": 'attachment; filename="guichet-audit.jsonl"'},
+        )
 
     def _push(issued: dict[str, int]) -> list[str]:
         return sorted(admin.push(issued))

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from provisioning import layers
+from provisioning import audit_trail, layers
 from provisioning.bundle import DEFAULT_LIFETIME, sign_bundle
 from provisioning.layers import ConfigInvalid, FieldError, Layer, Scope
 from provisioning.messages import Heartbeat, HeartbeatAck, PeripheralStatus
@@ -87,22 +87,13 @@ def audit(
     *,
     now: datetime | None = None,
 ) -> None:
-    """Append one audit entry in the caller's transaction."""
-    session.add(
-        AuditEntry(
-            at=_now(now),
-            actor=actor.name[:80],
-            role=actor.role,
-            action=action,
-            target=target[:120],
-            before=before,
-            after=after,
-        )
-    )
+    """Append one audit entry (hash-chained) in the caller's transaction."""
+    audit_trail.append(session, actor.name, actor.role, action, target, before, after, now=now)
 
 
 def record(db: Database, actor: Actor, action: str, target: str, before: Any, after: Any) -> None:
     """Append one audit entry on its own (logins, code creation)."""
+    ensure_tables(db)
     with db.session() as session, session.begin():
         audit(session, actor, action, target, before, after)
 
@@ -110,6 +101,7 @@ def record(db: Database, actor: Actor, action: str, target: str, before: Any, af
 @dataclass(frozen=True)
 class AuditView:
     id: int
+    seq: int
     at: datetime
     actor: str
     role: str
@@ -117,6 +109,7 @@ class AuditView:
     target: str
     before: Any
     after: Any
+    hash: str
 
 
 def audit_log(db: Database, limit: int = 200, before_id: int | None = None) -> list[AuditView]:
@@ -127,7 +120,18 @@ def audit_log(db: Database, limit: int = 200, before_id: int | None = None) -> l
         if before_id is not None:
             query = query.where(AuditEntry.id < before_id)
         return [
-            AuditView(e.id, _utc(e.at), e.actor, e.role, e.action, e.target, e.before, e.after)
+            AuditView(
+                e.id,
+                e.seq,
+                _utc(e.at),
+                e.actor,
+                e.role,
+                e.action,
+                e.target,
+                e.before,
+                e.after,
+                e.hash,
+            )
             for e in session.scalars(query)
         ]
 

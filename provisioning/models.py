@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import weakref
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, String, Text, event, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
+from guichet.audit_chain import GENESIS
 from switchboard.db import Base, Database
 
 
@@ -116,10 +118,13 @@ class Rollout(Base):
 
 
 class AuditEntry(Base):
-    """Who did what, when, with the state before and after. Append-only."""
+    """Who did what, when, with the state before and after. Append-only and hash-chained
+    (:mod:`guichet.audit_chain`; written only through :mod:`provisioning.audit_trail`)."""
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    """Position in the chain, from 1; the hash covers it."""
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     actor: Mapped[str] = mapped_column(String(80))
     role: Mapped[str] = mapped_column(String(16))
@@ -127,6 +132,19 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(120))
     before: Mapped[Any] = mapped_column(JSON, nullable=True)
     after: Mapped[Any] = mapped_column(JSON, nullable=True)
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """The previous entry's hash: unique, so two writers can never fork the chain."""
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(Base):
+    """One row: the chain's last ``seq`` and ``hash``. Writers lock it (an ``UPDATE``)
+    before appending, which serialises them; verification compares it with the last entry."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 _APPEND_ONLY = (
@@ -144,22 +162,56 @@ def _audit_append_only(target: Any, connection: Connection, **_: Any) -> None:
             connection.execute(text(_APPEND_ONLY.format(op=op)))
 
 
+@event.listens_for(AuditHead.__table__, "after_create")
+def _audit_head_row(target: Any, connection: Connection, **_: Any) -> None:
+    connection.execute(
+        text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :genesis)"), {"genesis": GENESIS}
+    )
+    if connection.dialect.name == "sqlite":
+        # The head only moves forward and is never deleted.
+        connection.execute(
+            text(
+                "CREATE TRIGGER IF NOT EXISTS audit_head_forward BEFORE UPDATE ON audit_head "
+                "WHEN NEW.seq < OLD.seq BEGIN SELECT RAISE(ABORT, 'audit_head only moves "
+                "forward'); END"
+            )
+        )
+        connection.execute(
+            text(
+                "CREATE TRIGGER IF NOT EXISTS audit_head_no_DELETE BEFORE DELETE ON audit_head "
+                "BEGIN SELECT RAISE(ABORT, 'audit_head is kept'); END"
+            )
+        )
+
+
 TABLES = (
     "enrolment_code",
     "provisioned_booth",
+    "bundle_rejection",
     "booth_membership",
     "booth_heartbeat",
     "booth_live_state",
     "config_layer",
     "config_rollout",
     "audit_log",
+    "audit_head",
 )
 
 
-def ensure_tables(db: Database) -> None:
-    """Create the provisioning tables if this database predates them."""
-    names = ("enrolment_code", "provisioned_booth", "bundle_rejection")
-    tables = [Base.metadata.tables[name] for name in names]
+_UPGRADED: weakref.WeakSet[Engine] = weakref.WeakSet()
+"""Engines whose audit log was checked for an upgrade to the hash chain."""
 
+
+def ensure_tables(db: Database) -> None:
+    """Create the provisioning tables if this database predates them (and chain an audit
+    log written before the hash chain existed)."""
     tables = [Base.metadata.tables[name] for name in TABLES]
     Base.metadata.create_all(db.engine, tables=tables)
+    if db.engine in _UPGRADED:
+        return
+    if db.engine.dialect.name == "sqlite":
+        from provisioning.audit_trail import chain_unchained_log  # imports this module
+
+        with db.engine.begin() as connection:
+            chain_unchained_log(connection)
+    _UPGRADED.add(db.engine)

@@ -23,11 +23,12 @@ from guichet.wire import AgentInfo, ErrorCode, WireError
 from provisioning import admin_api, signing
 from provisioning import server as provisioning_server
 from provisioning import service as provisioning_service
-from switchboard import auth
+from switchboard import audit, auth
+from switchboard.audit import AuditWriter
 from switchboard.auth import SESSION_COOKIE, SessionStore
 from switchboard.catalogue import load_catalogue
 from switchboard.db import Database
-from switchboard.hub import CLOSE_UNAUTHORIZED, Hub
+from switchboard.hub import CLOSE_UNAUTHORIZED, CallCheck, CallEvent, Hub
 from switchboard.settings import ServerSettings
 
 log = logging.getLogger(__name__)
@@ -127,8 +128,8 @@ async def _close(ws: WebSocket, code: int, error: wire.Error | None = None) -> N
             await ws.close(code)
 
 
-def _same_origin(ws: WebSocket) -> bool:
-    """Refuse cross-site WebSockets riding on the agent's cookie (no Origin: not a browser)."""
+def _same_origin(ws: WebSocket | Request) -> bool:
+    """Refuse cross-site requests riding on the agent's cookie (no Origin: not a browser)."""
     origin = ws.headers.get("origin")
     if origin is None:
         return True
@@ -155,7 +156,14 @@ def create_app(settings: ServerSettings) -> FastAPI:
     catalogue = load_catalogue(settings.catalogue)
     db = Database(settings.resolved_database_url)
     sessions = SessionStore(settings.session_ttl_s)
-    hub = Hub(catalogue, settings.ice_servers)
+    audit_writer = AuditWriter(db)
+
+    def audit_call(event: CallEvent) -> None:
+        written = audit_writer.submit(audit.from_call_event(event))
+        # Failures are logged by the writer; this only marks the error as seen.
+        written.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+    hub = Hub(catalogue, settings.ice_servers, on_call_event=audit_call)
 
     enrolled: dict[str, tuple[SocketOutbox, int | None]] = {}
     """Key-authenticated booths connected now: their outbox and the config version
@@ -191,6 +199,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
                 await asyncio.sleep(REFRESH_INTERVAL_S)
                 hub.publish()
 
+        audit_writer.start()
         task = asyncio.create_task(refresh())
         watcher = asyncio.create_task(watch_enrolled())
         rollouts = asyncio.create_task(app.state.fleet_admin.run_timer(ROLLOUT_TICK_S))
@@ -206,6 +215,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
             task.cancel()
             watcher.cancel()
             rollouts.cancel()
+            await audit_writer.stop()
             db.close()
 
     app = FastAPI(
@@ -307,6 +317,25 @@ def create_app(settings: ServerSettings) -> FastAPI:
     async def me(agent: Annotated[AgentInfo, Depends(current_agent)]) -> AgentInfo:
         """Who is logged in."""
         return agent
+
+    @app.post("/api/v1/agent/audit", status_code=201)
+    async def report_device_work(
+        body: wire.DeviceAuditReport,
+        request: Request,
+        agent: Annotated[AgentInfo, Depends(current_agent)],
+    ) -> wire.AuditReceipt:
+        """Record device work the agent's console saw end (metadata only: kind, outcome,
+        pages) on a call of this agent that is live or ended recently."""
+        if not _same_origin(request):
+            raise HTTPException(403, "foreign origin")
+        check = hub.check_call(body.call_id, agent.username)
+        if check is CallCheck.NOT_YOURS:
+            log.warning("agent %s reported device work on another's call", agent.username)
+            raise HTTPException(403, "this call is not yours")
+        if check is CallCheck.UNKNOWN:
+            raise HTTPException(404, "no live or recent call with this id")
+        entry = await audit_writer.submit(audit.from_device_report(agent.username, body))
+        return wire.AuditReceipt(seq=entry.seq, hash=entry.hash)
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Protocol
 
 from pydantic import BaseModel
@@ -27,6 +28,29 @@ log = logging.getLogger(__name__)
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_REPLACED = 4409
+RECENT_CALL_S = 600.0
+"""How long after a call ends its agent may still report device work of it (a report
+sent as the call ended, a console that was reconnecting)."""
+
+
+@dataclass(frozen=True)
+class CallEvent:
+    """Something an agent did in a citizen's call, for the audit trail (no citizen data)."""
+
+    agent: str
+    action: str
+    """``call.answered`` or ``call.ended``."""
+    call_id: str
+    details: dict[str, object]
+
+
+class CallCheck(StrEnum):
+    """Whether an agent may report on a call: it is theirs and live, or ended recently."""
+
+    LIVE = "live"
+    RECENT = "recent"
+    NOT_YOURS = "not_yours"
+    UNKNOWN = "unknown"
 
 
 class Outbox(Protocol):
@@ -89,6 +113,7 @@ class Hub:
         catalogue: Catalogue,
         ice_servers: list[wire.IceServer],
         clock: Callable[[], float] = time.time,
+        on_call_event: Callable[[CallEvent], None] | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.queues = QueueBook({s.id: s.expected_call_s for s in catalogue.services})
@@ -97,6 +122,9 @@ class Hub:
         self.booths: dict[str, BoothLink] = {}
         self.agents: list[AgentLink] = []
         self.calls: dict[str, Call] = {}
+        self.on_call_event = on_call_event
+        self.ended_calls: dict[str, tuple[str, float]] = {}
+        """Calls ended less than :data:`RECENT_CALL_S` ago: agent username, end time."""
 
     # ------------------------------------------------------------------ queries
 
@@ -136,6 +164,29 @@ class Hub:
             services=[self.service_public(s) for s in self.catalogue.services],
             server_time=self.clock(),
         )
+
+    def check_call(self, call_id: str, username: str) -> CallCheck:
+        """Is ``call_id`` this agent's call, live or ended less than RECENT_CALL_S ago?"""
+        call = self.calls.get(call_id)
+        if call is not None:
+            return CallCheck.LIVE if call.agent.agent.username == username else CallCheck.NOT_YOURS
+        self._forget_old_calls()
+        ended = self.ended_calls.get(call_id)
+        if ended is None:
+            return CallCheck.UNKNOWN
+        return CallCheck.RECENT if ended[0] == username else CallCheck.NOT_YOURS
+
+    def _forget_old_calls(self) -> None:
+        horizon = self.clock() - RECENT_CALL_S
+        for call_id in [c for c, (_, at) in self.ended_calls.items() if at < horizon]:
+            del self.ended_calls[call_id]
+
+    def _emit(self, event: CallEvent) -> None:
+        if self.on_call_event is not None:
+            try:
+                self.on_call_event(event)
+            except Exception:  # the call goes on even if the audit trail cannot be fed
+                log.exception("audit of %s %s failed", event.action, event.call_id)
 
     # ------------------------------------------------------------------ booths
 
@@ -333,6 +384,19 @@ class Hub:
                 ice_servers=self.ice_servers,
             )
         )
+        self._emit(
+            CallEvent(
+                username,
+                "call.answered",
+                call.call_id,
+                {
+                    "service": service.id,
+                    "booth": booth.booth_id,
+                    "ticket": ticket.ticket_id,
+                    "waited_s": max(0, round(self.clock() - ticket.joined_at)),
+                },
+            )
+        )
         log.info(
             "call %s: agent %s answered booth %s (%s)",
             call.call_id,
@@ -363,6 +427,21 @@ class Hub:
             call.agent.outbox.send(ended)
         else:
             call.booth.outbox.send(ended)
+        self._forget_old_calls()
+        self.ended_calls[call.call_id] = (call.agent.agent.username, self.clock())
+        self._emit(
+            CallEvent(
+                call.agent.agent.username,
+                "call.ended",
+                call.call_id,
+                {
+                    "service": call.service_id,
+                    "booth": call.booth.booth_id,
+                    "reason": reason.value,
+                    "duration_s": round(duration),
+                },
+            )
+        )
         log.info("call %s ended after %.0f s: %s", call.call_id, duration, reason.value)
 
     # ------------------------------------------------------------------ pushes

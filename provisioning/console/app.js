@@ -19,12 +19,15 @@ const STATUS_TEXT = {
   canary: 'Pilote en cours', complete: 'Terminé',
 };
 const PERIPH_TEXT = { ok: 'fonctionne', degraded: 'dégradé', unavailable: 'indisponible' };
-const ROLE_TEXT = { admin: 'Administrateur', technician: 'Technicien', system: 'automatique' };
+const ROLE_TEXT = { admin: 'Administrateur', technician: 'Technicien', system: 'automatique', agent: 'Agent' };
 const SCOPE_TEXT = { fleet: 'Parc entier', group: 'Groupe', site: 'Site', booth: 'Borne' };
 const ACTION_TEXT = {
   login: 'Connexion', 'code.create': 'Code d’enrôlement créé', 'config.set': 'Configuration modifiée',
   'rollout.start': 'Déploiement pilote lancé', 'rollout.complete': 'Déploiement généralisé',
   'booth.groups': 'Groupes modifiés', 'booth.revoke': 'Borne révoquée',
+  'audit.export': 'Journal exporté', 'call.answered': 'Appel décroché', 'call.ended': 'Appel terminé',
+  'device.print_pdf': 'Impression d’un PDF', 'device.print_receipt': 'Impression d’un reçu',
+  'device.read_card': 'Lecture de carte', 'device.read_code': 'Lecture de code', 'device.scan': 'Numérisation',
 };
 
 const state = {

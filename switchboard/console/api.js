@@ -87,3 +87,20 @@ export async function me() {
   if (!res.ok) throw new ApiError(loginErrorText(res.status), res.status);
   return /** @type {Promise<AgentInfo>} */ (res.json());
 }
+
+/**
+ * Tell the audit trail that device work of a call ended (docs/protocol.md, "Audit of
+ * device work"). Only metadata: kind, outcome, error code, page count; never what was
+ * read, scanned or printed. Best effort: a lost report is logged by the server's absence.
+ * @param {{call_id: string, request_id: string, kind: string, outcome: string,
+ *   error?: string, pages?: number}} report
+ * @returns {Promise<boolean>} whether the server recorded it
+ */
+export async function reportDeviceWork(report) {
+  try {
+    const res = await request('POST', 'agent/audit', report);
+    return res.ok;
+  } catch {
+    return false;
+  }
+}

@@ -5,7 +5,7 @@
  * States: 'loading' → 'signed_out' ⇄ 'idle' → 'connecting_call' → 'in_call' → 'idle'.
  * @module app
  */
-import { ApiError, login, logout, me } from './api.js';
+import { ApiError, login, logout, me, reportDeviceWork } from './api.js';
 import { CallSession } from './call.js';
 import { ChatPanel } from './chat.js';
 import { DevicesPanel } from './devices.js';
@@ -120,6 +120,8 @@ const signaling = new Signaling();
 const devices = new DevicesPanel({
   send: (msg) => (model.call ? model.call.sendPeer(msg) : false),
   sendMany: (msgs, onProgress) => (model.call ? model.call.sendPeerPaced(msgs, onProgress) : Promise.resolve(false)),
+  callId: () => (model.call ? model.call.callId : null),
+  report: (report) => reportDeviceWork(report),
 });
 const chat = new ChatPanel({
   log: /** @type {HTMLOListElement} */ (byId('gc-chat-log')),

@@ -77,6 +77,9 @@ function sentence(text) {
  * @property {string} label
  * @property {HTMLLIElement} li
  * @property {string} url  blob URL of a scanned image, or ''
+ * @property {string|null} callId  the call the request belongs to
+ * @property {boolean} reported  its end was reported to the audit trail
+ * @property {Promise<boolean>|null} audited  that report, once sent
  */
 
 export class DevicesPanel {
@@ -85,10 +88,15 @@ export class DevicesPanel {
    * @param {(msg: object) => boolean} opts.send  one data-channel message
    * @param {(msgs: object[], onProgress: (sent: number) => void) => Promise<boolean>} opts.sendMany
    *   many messages, paced on the channel's buffer
+   * @param {() => (string|null)} [opts.callId]  the current call's id
+   * @param {(report: object) => Promise<boolean>} [opts.report]  records, for the audit
+   *   trail, that a request ended (metadata only, see {@link DevicesPanel#auditReport})
    */
-  constructor({ send, sendMany }) {
+  constructor({ send, sendMany, callId = () => null, report = async () => false }) {
     this.send = send;
     this.sendMany = sendMany;
+    this.callId = callId;
+    this.report = report;
     this.assembler = new TransferAssembler();
     /** @type {DeviceRequest[]} */
     this.requests = [];
@@ -202,7 +210,7 @@ export class DevicesPanel {
   add(kind, label) {
     const li = /** @type {HTMLLIElement} */ (el('li', 'gc-dev-item'));
     /** @type {DeviceRequest} */
-    const req = { id: newId(), kind, status: 'pending', message: '', percent: null, result: null, error: '', transferId: '', label, li, url: '' };
+    const req = { id: newId(), kind, status: 'pending', message: '', percent: null, result: null, error: '', transferId: '', label, li, url: '', callId: this.callId(), reported: false, audited: null };
     li.dataset.kind = kind;
     this.requests.push(req);
     this.$.log.prepend(li);
@@ -216,9 +224,31 @@ export class DevicesPanel {
     const before = req.status;
     Object.assign(req, changes);
     this.render(req);
+    if (TERMINAL.has(req.status) && !req.reported) {
+      req.reported = true;
+      const report = this.auditReport(req);
+      if (report) req.audited = this.report(report);
+    }
     if (req.status !== before && (TERMINAL.has(req.status) || req.status === 'waiting_consent')) {
       announce(`${req.label} : ${req.message || STATUS_TEXT[req.status]}`);
     }
+  }
+
+  /**
+   * What the audit trail learns of an ended request: kind, outcome, the booth's error
+   * code, the page count of a print. Never the card's identifiers, the code read, the
+   * scan or the receipt text: those stay in this page.
+   * @param {DeviceRequest} req
+   * @returns {object|null}
+   */
+  auditReport(req) {
+    if (!req.callId) return null;
+    /** @type {{call_id: string, request_id: string, kind: string, outcome: string, error?: string, pages?: number}} */
+    const report = { call_id: req.callId, request_id: req.id, kind: req.kind, outcome: req.status };
+    if (req.error && Object.hasOwn(ERROR_TEXT, req.error)) report.error = req.error;
+    const pages = req.result && (req.result.kind === 'print_pdf' || req.result.kind === 'print_receipt') ? req.result.pages : null;
+    if (Number.isInteger(pages) && pages >= 0) report.pages = pages;
+    return report;
   }
 
   /** @param {DeviceRequest} req */

@@ -19,7 +19,8 @@ from PIL import Image
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy import update
 
-from provisioning import fleet, service
+from guichet.audit_chain import verify
+from provisioning import audit_trail, fleet, service
 from provisioning.booth_client import enrol
 from provisioning.keys import read_private_key
 from provisioning.messages import Heartbeat, PeripheralState, PeripheralStatus
@@ -168,6 +169,7 @@ async def test_technician_sees_the_fleet_and_creates_an_enrolment_code_with_a_qr
 async def test_admin_reads_a_booth_edits_config_with_preview_rolls_out_and_audits(
     fleet_server: tuple[RunningServer, dict[str, str]],
     page_guard: tuple[Page, LoopbackGuard],
+    tmp_path: Path,
 ) -> None:
     server, ids = fleet_server
     page, _ = page_guard
@@ -266,6 +268,15 @@ async def test_admin_reads_a_booth_edits_config_with_preview_rolls_out_and_audit
     await expect(audit.locator("tr").first).to_contain_text("Borne révoquée")
     await expect(audit).to_contain_text("Déploiement généralisé")
     await expect(audit).to_contain_text('{"volume":65,"branding.name":"Mairie de Florac"}')
+    # The whole chained trail downloads from the Journal, and verifies.
+    async with page.expect_download() as info:
+        await page.get_by_role("link", name="Exporter le journal").click()
+    download = await info.value
+    saved = tmp_path / "audit.jsonl"
+    await download.save_as(saved)
+    exported = audit_trail.read_export(saved)
+    assert verify(exported) is None
+    assert exported[-1].action == "audit.export" and exported[-1].actor == "ada"
     await screenshot(page, "admin-audit")
 
 

@@ -42,9 +42,12 @@ from fixtures.server import RunningServer
 from kivy_harness import run_scenario
 from PIL import Image
 from playwright.async_api import Page, async_playwright, expect
+from sqlalchemy import create_engine
 
+from guichet.audit_chain import Entry
 from kiosk.devices.scanner_options import A4_HEIGHT_MM, A4_WIDTH_MM, expected_pixels
 from kiosk.devices.sim.cups_pdf import PDF_QUEUE, CupsServer, start_cups_server, stop_cups_server
+from provisioning import audit_trail
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.kivy]
 
@@ -309,6 +312,44 @@ async def test_agent_prints_reads_the_card_and_scans_on_the_real_booth_periphera
             await context.close()
             await browser.close()
         await booth
+        # The server's audit trail framed all of it, without the citizen's card.
+        db_file = switchboard.data_dir / "guichet.sqlite3"
+        entries = await asyncio.to_thread(_audit_entries, db_file, "call.ended")
+        assert [(e.actor, e.action) for e in entries] == [
+            ("alice", "call.answered"),
+            ("alice", "device.print_pdf"),
+            ("alice", "device.print_receipt"),
+            ("alice", "device.read_card"),
+            ("alice", "device.scan"),
+            ("alice", "call.ended"),
+        ]
+        assert entries[1].details["after"]["pages"] == 1
+        assert len({e.target for e in entries}) == 1
+        assert CARD_UID not in repr([e.to_json() for e in entries])
+        verdict = await asyncio.to_thread(_audit_verdict, db_file)
+        assert verdict is None
     finally:
         if not booth.done():
             await asyncio.wait([booth], timeout=5)
+
+
+def _audit_entries(db_file: Path, last_action: str, timeout_s: float = 10.0) -> list[Entry]:
+    """The audit trail once ``last_action`` is in it (agents' entries are written async)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        engine = create_engine(f"sqlite:///{db_file}")
+        try:
+            entries = list(audit_trail.read_entries(engine))
+        finally:
+            engine.dispose()
+        if any(e.action == last_action for e in entries) or time.monotonic() > deadline:
+            return entries
+        time.sleep(0.05)
+
+
+def _audit_verdict(db_file: Path) -> object:
+    engine = create_engine(f"sqlite:///{db_file}")
+    try:
+        return audit_trail.verify_engine(engine).broken
+    finally:
+        engine.dispose()

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from guichet.wire import AgentInfo
 from switchboard.catalogue import parse_catalogue
-from switchboard.hub import Hub
+from switchboard.hub import RECENT_CALL_S, CallCheck, CallEvent, Hub
 
 CATALOGUE = parse_catalogue(
     """
@@ -92,3 +92,59 @@ def test_same_agent_in_two_tabs_counts_once_and_cannot_take_two_calls() -> None:
     hub.agent_message(second, msg("answer_next"))
     assert tab2.last("error")["code"] == "busy"
     assert len(hub.queues.waiting("caf")) == 1
+
+
+def test_answered_and_ended_calls_are_told_to_the_audit_and_reports_stay_in_time() -> None:
+    now = [1000.0]
+    events: list[CallEvent] = []
+    hub = Hub(CATALOGUE, [], clock=lambda: now[0], on_call_event=events.append)
+    agent_box = RecordingOutbox()
+    agent = hub.agent_connected(
+        AgentInfo(username="a", display_name="A", services=["caf"]), agent_box
+    )
+    hub.agent_connected(
+        AgentInfo(username="z", display_name="Z", services=["caf"]), RecordingOutbox()
+    )
+    booth = hub.booth_connected("b1", "Booth 1", RecordingOutbox())
+    hub.booth_message(booth, msg("join_queue", service_id="caf", language="fr"))
+    now[0] += 30
+    hub.agent_message(agent, msg("answer_next"))
+    call_id = str(agent_box.last("call_assigned")["call_id"])
+    assert hub.check_call(call_id, "a") is CallCheck.LIVE
+    assert hub.check_call(call_id, "z") is CallCheck.NOT_YOURS
+    assert hub.check_call("c-unknown", "a") is CallCheck.UNKNOWN
+    now[0] += 95
+    hub.booth_message(booth, msg("hangup", call_id=call_id))
+    assert [(e.agent, e.action, e.call_id) for e in events] == [
+        ("a", "call.answered", call_id),
+        ("a", "call.ended", call_id),
+    ]
+    assert events[0].details["waited_s"] == 30
+    assert events[1].details == {
+        "service": "caf",
+        "booth": "b1",
+        "reason": "booth_hangup",
+        "duration_s": 95,
+    }
+    # After the call: reports are taken for RECENT_CALL_S, from its agent only.
+    assert hub.check_call(call_id, "a") is CallCheck.RECENT
+    assert hub.check_call(call_id, "z") is CallCheck.NOT_YOURS
+    now[0] += RECENT_CALL_S + 1
+    assert hub.check_call(call_id, "a") is CallCheck.UNKNOWN
+
+
+def test_a_failing_audit_callback_does_not_break_the_call() -> None:
+    def broken(event: CallEvent) -> None:
+        raise RuntimeError("database gone")
+
+    hub = Hub(CATALOGUE, [], on_call_event=broken)
+    agent_box, booth_box = RecordingOutbox(), RecordingOutbox()
+    agent = hub.agent_connected(
+        AgentInfo(username="a", display_name="A", services=["caf"]), agent_box
+    )
+    booth = hub.booth_connected("b1", "Booth 1", booth_box)
+    hub.booth_message(booth, msg("join_queue", service_id="caf"))
+    hub.agent_message(agent, msg("answer_next"))
+    assert booth_box.last("call_started")["call_id"] == agent.call_id
+    hub.agent_message(agent, msg("hangup", call_id=agent.call_id))
+    assert booth_box.last("call_ended")["reason"] == "agent_hangup"
