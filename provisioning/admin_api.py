@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from provisioning import audit_trail, fleet, qr, service
 from provisioning.layers import ConfigInvalid, FieldError, Scope
-from provisioning.messages import SiteId
+from provisioning.messages import BundleRejectionPublic, SiteId
 from switchboard import auth
 from switchboard.auth import STAFF_COOKIE, SessionStore, StaffInfo, StaffRole
 from switchboard.db import Database
@@ -62,6 +62,8 @@ class BoothRow(_Model):
     last_heartbeat_at: datetime | None
     rtt_ms: float | None
     enrolled_at: datetime
+    rejection: BundleRejectionPublic | None = None
+    """The last bundle the booth refused (shown in the fleet table and its page)."""
 
 
 class FleetView(BaseModel):

@@ -26,6 +26,7 @@ from provisioning.models import (
     BoothHeartbeat,
     BoothLiveState,
     BoothMembership,
+    BundleRejection,
     ConfigLayer,
     ProvisionedBooth,
     Rollout,
@@ -207,10 +208,28 @@ class BoothSummary:
     last_heartbeat_at: datetime | None
     rtt_ms: float | None
     enrolled_at: datetime
+    rejection: dict[str, Any] | None = None
+    """The last bundle the booth refused or rolled back (version, code, reason,
+    reported_at), as it reported it; None when it never refused one."""
+
+
+def _rejection(row: BundleRejection | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {
+        "version": row.version,
+        "code": row.code,
+        "reason": row.reason,
+        "reported_at": _utc(row.reported_at),
+    }
 
 
 def _summary(
-    booth: ProvisionedBooth, groups: list[str], live: BoothLiveState | None, now: datetime
+    booth: ProvisionedBooth,
+    groups: list[str],
+    live: BoothLiveState | None,
+    now: datetime,
+    rejection: BundleRejection | None = None,
 ) -> BoothSummary:
     status, reasons = status_of(live, booth.revoked, now)
     payload = live.payload if live else {}
@@ -226,6 +245,7 @@ def _summary(
         last_heartbeat_at=_utc(live.received_at) if live else None,
         rtt_ms=payload.get("rtt_ms"),
         enrolled_at=_utc(booth.enrolled_at),
+        rejection=_rejection(rejection),
     )
 
 
@@ -239,8 +259,16 @@ def fleet_summary(db: Database, *, now: datetime | None = None) -> list[BoothSum
         ).all()
         groups = {m.booth_id: list(m.groups) for m in session.scalars(select(BoothMembership))}
         lives = {s.booth_id: s for s in session.scalars(select(BoothLiveState))}
+        refusals = {r.booth_id: r for r in session.scalars(select(BundleRejection))}
         return [
-            _summary(b, groups.get(b.booth_id, []), lives.get(b.booth_id), moment) for b in booths
+            _summary(
+                b,
+                groups.get(b.booth_id, []),
+                lives.get(b.booth_id),
+                moment,
+                refusals.get(b.booth_id),
+            )
+            for b in booths
         ]
 
 
@@ -272,7 +300,13 @@ def booth_detail(
         ).all()
         config, sources = _resolve(session, booth, _overlay_rollouts(session))
         return BoothDetail(
-            summary=_summary(booth, list(member.groups) if member else [], live, moment),
+            summary=_summary(
+                booth,
+                list(member.groups) if member else [],
+                live,
+                moment,
+                session.get(BundleRejection, booth_id),
+            ),
             latest=live.payload if live else None,
             history=[(_utc(b.received_at), b.payload) for b in reversed(beats)],
             config=config,

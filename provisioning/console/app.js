@@ -193,6 +193,7 @@ function renderFleet() {
     cell(tr, groups);
     const st = cell(tr, badge(b.status));
     if (b.reasons.length) st.append(el('div', 'ga-muted', b.reasons.join(' ; ')));
+    if (b.rejection) st.append(el('div', 'ga-rejection', rejectionText(b.rejection)));
     cell(tr, b.app_version || '—');
     const applied = b.config_version === null || b.config_version === undefined ? '—' : `v${b.config_version}`;
     const cfg = cell(tr, applied);
@@ -206,6 +207,15 @@ function renderFleet() {
   byId('ga-fleet-empty').hidden = rows.length > 0;
 }
 
+/**
+ * The last configuration a booth refused, in one line.
+ * @param {{version: number|null, code: string, reason: string}} r
+ */
+function rejectionText(r) {
+  const which = r.version === null || r.version === undefined ? 'Une configuration' : `La configuration v${r.version}`;
+  return `${which} a été refusée par la borne : ${r.reason} [${r.code}]`;
+}
+
 // ------------------------------------------------------------------ one booth
 
 async function loadBooth(boothId) {
@@ -216,6 +226,9 @@ async function loadBooth(boothId) {
   st.textContent = STATUS_TEXT[b.status] || b.status;
   st.dataset.status = b.status;
   byId('ga-booth-reasons').textContent = b.reasons.join(' ; ');
+  const refused = byId('ga-booth-rejection');
+  refused.textContent = b.rejection ? `${rejectionText(b.rejection)} (signalé ${fmtAgo(b.rejection.reported_at)})` : '';
+  refused.hidden = !b.rejection;
   const latest = d.latest || {};
   const facts = [
     ['Site', b.site],

@@ -21,7 +21,7 @@ from sqlalchemy import update
 
 from guichet.audit_chain import verify
 from provisioning import audit_trail, fleet, service
-from provisioning.booth_client import enrol
+from provisioning.booth_client import ProvisioningClient, enrol
 from provisioning.keys import read_private_key
 from provisioning.messages import Heartbeat, PeripheralState, PeripheralStatus
 from provisioning.models import BoothLiveState
@@ -74,6 +74,10 @@ def fleet_server(tmp_path: Path) -> Iterator[tuple[RunningServer, dict[str, str]
                     memory_total_mb=3900,
                 )
                 fleet.record_heartbeat(db, ids[name], beat)
+        # The degraded booth refused a configuration (reported over the signed API).
+        ProvisioningClient(tmp_path / "bad").report_rejection(
+            7, "expired", "configuration expirée le 2026-11-20"
+        )
         yield server, ids
     finally:
         db.close()
@@ -182,6 +186,9 @@ async def test_admin_reads_a_booth_edits_config_with_preview_rolls_out_and_audit
     await page.locator("#ga-f-group").select_option("pilote")
     await expect(table.locator("tr")).to_have_count(1)
     await expect(table.get_by_text("plus de papier", exact=False)).to_be_visible()
+    await expect(table).to_contain_text(
+        "La configuration v7 a été refusée par la borne : configuration expirée le 2026-11-20"
+    )
     await page.locator("#ga-f-group").select_option("")
     await page.locator("#ga-f-search").fill(ids["ok"])
     await expect(table.locator("tr")).to_have_count(1)
@@ -193,6 +200,8 @@ async def test_admin_reads_a_booth_edits_config_with_preview_rolls_out_and_audit
     await wait_view(page, "booth")
     await expect(page.locator("#ga-booth-status")).to_have_text("Dégradée")
     await expect(page.locator("#ga-booth-periph")).to_contain_text("plus de papier")
+    await expect(page.locator("#ga-booth-rejection")).to_contain_text("v7 a été refusée")
+    await expect(page.locator("#ga-booth-rejection")).to_contain_text("[expired]")
     assert await page.locator("#ga-chart-rtt path.ga-spark-line").count() == 1
     assert await page.locator("#ga-chart-mem path.ga-spark-line").count() == 1
     await expect(page.locator("#ga-chart-rtt")).to_contain_text("max 63 ms")
