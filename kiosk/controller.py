@@ -1084,6 +1084,7 @@ class BoothController:
             APP_VERSION, lambda: self._beat_state, self.settings.config_poll_s
         )
         self.heartbeat = sender
+        asked_for: int | None = None
         while not self.revoked:
             self._heartbeat_kick.clear()
             # Snapshot on the loop: the devices change there, the request runs in a thread.
@@ -1107,10 +1108,12 @@ class BoothController:
             else:
                 self.last_heartbeat = ack
                 wait = sender.interval_s
-                if ack.config_version > (self._beat_state[0] or 0):
-                    logger.info(
-                        "heartbeat: config version %d waits: fetching it", ack.config_version
-                    )
+                waiting = ack.config_version
+                # Once per version: a refused one is not fetched again at every beat
+                # (the periodic sync still retries one that could not be fetched).
+                if waiting > (self._beat_state[0] or 0) and waiting != asked_for:
+                    logger.info("heartbeat: config version %d waits: fetching it", waiting)
+                    asked_for = waiting
                     self._config_kick.set()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait):

@@ -18,7 +18,7 @@ from kiosk.devices import reopen
 from kiosk.devices.sim.barcode_reader import BarcodeScannerSimulator
 from kiosk.fleet import BoothFleet
 from provisioning import fleet, service
-from provisioning.booth_client import enrol
+from provisioning.booth_client import SyncOutcome, enrol
 from provisioning.keys import read_private_key
 from provisioning.layers import Scope
 from provisioning.schema import BoothConfig
@@ -27,6 +27,21 @@ from switchboard.db import Database
 
 SITE = "florac"
 WAIT_S = 20.0
+
+
+class CountingFleet(BoothFleet):
+    """The real fleet client, counting the syncs it has finished."""
+
+    syncs = 0
+    busy = False
+
+    def sync(self) -> SyncOutcome:
+        self.busy = True
+        try:
+            return super().sync()
+        finally:
+            self.busy = False
+            self.syncs += 1
 
 
 async def until(what: str, condition: Callable[[], bool]) -> None:
@@ -76,7 +91,7 @@ def test_heartbeats_show_the_booth_online_then_degraded_and_bring_a_waiting_conf
                 fake_media=True,
                 devices={"barcode_reader": {"path": path}},
             )
-            booth_fleet = BoothFleet(local)
+            booth_fleet = CountingFleet(local)
             controller = BoothController(booth_fleet.startup_settings(), fleet=booth_fleet)
             await controller.start()
             try:
@@ -111,6 +126,21 @@ def test_heartbeats_show_the_booth_online_then_degraded_and_bring_a_waiting_conf
                 assert peripherals() == [("barcode_reader", "unavailable")]
                 assert status()[1][0].startswith("barcode_reader: unavailable (")
 
+                # From here only a heartbeat's answer may bring a config: the periodic
+                # pull is put an hour away, once the pull running now (if any) is over.
+                controller.settings = controller.settings.model_copy(
+                    update={"config_poll_s": 3600.0}
+                )
+                before = booth_fleet.syncs
+                controller._config_kick.set()
+                await until(
+                    "the pull waiting an hour",
+                    lambda: (
+                        booth_fleet.syncs > before
+                        and not booth_fleet.busy
+                        and not controller._config_kick.is_set()
+                    ),
+                )
                 # A config given without a push: the heartbeat's answer says it waits.
                 config = BoothConfig.model_validate(fleet.resolved_config(db, booth)[0]).model_copy(
                     update={"volume": 35}
