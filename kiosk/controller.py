@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
@@ -38,11 +39,14 @@ from kiosk.devices.base import DeviceError, DeviceStatus
 from kiosk.devices.camera_qr import CameraQrReader
 from kiosk.devices.manager import DeviceManager
 from kiosk.devices.receipt_printer import Receipt
-from kiosk.fleet import BoothFleet, parse_scanned_code
+from kiosk.fleet import BoothFleet, peripheral_states
 from kiosk.i18n import Translator
+from provisioning import enrol_uri
 from provisioning.booth_client import ProvisioningRefused, SyncOutcome
 from provisioning.booth_store import ApplyFailed
 from provisioning.bundle import BundleRejected
+from provisioning.heartbeat import RETRY_AFTER_FAILURE_S, HeartbeatRefused, HeartbeatSender
+from provisioning.messages import HeartbeatAck, PeripheralState
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +82,10 @@ MSG_SETUP_UNREACHABLE = (
 MSG_SETUP_FAILED = "The booth could not be set up. Try again, or call support."
 MSG_SETUP_INCOMPLETE = "Type the 16 characters of the code, the server address and the site."
 MSG_SETUP_NOT_A_CODE = "This is not a set-up code. Show the set-up code's QR code."
+MSG_SETUP_OTHER_SERVER = (
+    "This code is for another server than the one this booth is set to use. "
+    "Ask for a code from this booth's server."
+)
 SETUP_CODE_CHARS = 16
 CONSENT_QUESTIONS: dict[wire.DeviceKind, str] = {
     wire.DeviceKind.READ_CARD: "The agent asks to read your card. Do you agree?",
@@ -226,6 +234,18 @@ class BoothController:
         """Opens the camera whose QR codes the setup screen reads (tests replace it)."""
         self.setup_qr: CameraQrReader | None = None
         self._setup_media: MediaSources | None = None
+        self.last_call_at: datetime | None = None
+        """When the last call started (reported in the heartbeat)."""
+        self.heartbeat: HeartbeatSender | None = None
+        """The enrolled booth's heartbeat sender (created when the booth goes online)."""
+        self.last_heartbeat: HeartbeatAck | None = None
+        """The server's answer to the last heartbeat that got through."""
+        self._heartbeat_kick = asyncio.Event()
+        self._beat_state: tuple[int | None, list[PeripheralState], datetime | None] = (
+            None,
+            [],
+            None,
+        )
 
     # -- observable state ----------------------------------------------------
 
@@ -316,6 +336,7 @@ class BoothController:
         ]
         if self.fleet is not None:
             self._loops.append(asyncio.create_task(self._config_loop(), name="config"))
+            self._loops.append(asyncio.create_task(self._heartbeat_loop(), name="heartbeat"))
 
     def _new_signaling(self, headers: Callable[[], dict[str, str]] | None) -> SignalingClient:
         return SignalingClient(
@@ -748,6 +769,7 @@ class BoothController:
     async def _start_call(self, call_id: str) -> None:
         await self._close_call()
         self._call_id = call_id
+        self.last_call_at = datetime.now(UTC)
         self._frames_in_call = 0
         self.call_status = "connecting"
         self.device_activity = ""
@@ -923,14 +945,28 @@ class BoothController:
         if not self.setup_needed or self.setup_busy:
             logger.info("barcode read outside the setup screen: ignored")
             return
-        scanned = parse_scanned_code(text)
-        if scanned is None:
+        ticket = enrol_uri.parse(text)
+        if ticket is None:
             logger.warning("setup: the scanned code is not an enrolment code")
             self.setup_error = MSG_SETUP_NOT_A_CODE
             self._changed()
             return
-        self.setup_code = "".join(c for c in scanned.code if c.isalnum())[:SETUP_CODE_CHARS]
-        self.submit_enrolment(None, scanned.site)
+        server = None
+        if ticket.server_url is not None:
+            if self.setup_asks_server():
+                server = ticket.server_url  # none configured: the QR code's is taken
+            elif enrol_uri.normalize_server(self.settings.server_url) != ticket.server_url:
+                # Never switch a configured booth to a server it was not told to trust.
+                logger.warning(
+                    "setup: the code is for server %s, this booth is set to use %s: refused",
+                    ticket.server_url,
+                    self.settings.server_url,
+                )
+                self.setup_error = MSG_SETUP_OTHER_SERVER
+                self._changed()
+                return
+        self.setup_code = ticket.code
+        self.submit_enrolment(server, ticket.site)
 
     def _open_setup_media(self) -> MediaSources:
         return make_media(self.settings.fake_media, self.settings.camera, self.settings.microphone)
@@ -1032,6 +1068,57 @@ class BoothController:
                 async with asyncio.timeout(self.settings.config_poll_s):
                     await self._config_kick.wait()
 
+    def _heartbeat_state(self) -> tuple[int | None, list[PeripheralState], datetime | None]:
+        """Config version applied, peripherals and last call, read on the loop thread."""
+        applied = self.pending_settings or self.settings
+        statuses = list(self.devices.statuses.values()) if self.devices is not None else []
+        return applied.config_version, peripheral_states(statuses), self.last_call_at
+
+    async def _heartbeat_loop(self) -> None:
+        """Report to the fleet server now and every ``heartbeat_interval_s`` of the config;
+        a failure is logged and tried again soon; a newer config in the answer is fetched."""
+        fleet = self.fleet
+        if fleet is None:
+            return
+        sender = fleet.heartbeat_sender(
+            APP_VERSION, lambda: self._beat_state, self.settings.config_poll_s
+        )
+        self.heartbeat = sender
+        asked_for: int | None = None
+        while not self.revoked:
+            self._heartbeat_kick.clear()
+            # Snapshot on the loop: the devices change there, the request runs in a thread.
+            self._beat_state = self._heartbeat_state()
+            wait = sender.interval_s
+            try:
+                ack = await asyncio.to_thread(sender.send)
+            except HeartbeatRefused as exc:
+                if exc.status == 403 and "revoked" in str(exc):
+                    self._set_revoked()
+                    self._check_health()
+                    return
+                logger.warning("heartbeat refused: %s", exc)
+                wait = min(wait, RETRY_AFTER_FAILURE_S)
+            except (requests.RequestException, ValueError) as exc:
+                logger.warning("heartbeat not sent: %s", exc)
+                wait = min(wait, RETRY_AFTER_FAILURE_S)
+            except Exception:
+                logger.exception("heartbeat failed")
+                wait = min(wait, RETRY_AFTER_FAILURE_S)
+            else:
+                self.last_heartbeat = ack
+                wait = sender.interval_s
+                waiting = ack.config_version
+                # Once per version: a refused one is not fetched again at every beat
+                # (the periodic sync still retries one that could not be fetched).
+                if waiting > (self._beat_state[0] or 0) and waiting != asked_for:
+                    logger.info("heartbeat: config version %d waits: fetching it", waiting)
+                    asked_for = waiting
+                    self._config_kick.set()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self._heartbeat_kick.wait()
+
     async def _sync_config(self) -> None:
         """One sync; a newly applied config waits in ``pending_settings``."""
         fleet = self.fleet
@@ -1102,6 +1189,9 @@ class BoothController:
             self.services = self._shown_services(self.services)
         if new.config_poll_s != old.config_poll_s:
             self._config_kick.set()  # the running wait was for the old interval
+            if self.heartbeat is not None:
+                self.heartbeat.interval_s = new.config_poll_s
+                self._heartbeat_kick.set()
         self._catalogue_kick.set()
         self._changed()
 
@@ -1112,6 +1202,7 @@ class BoothController:
         self.revoked = True
         self._catalogue_kick.set()
         self._config_kick.set()
+        self._heartbeat_kick.set()
         signaling = self._signaling
         if signaling is not None and signaling.state not in ("revoked", "stopped"):
             # Learnt over HTTP first: the socket must not keep knocking either.

@@ -47,7 +47,7 @@ CLOSE_TOO_SLOW = 1013
 CLOSE_REVOKED = 4403
 """A key-authenticated booth that has been revoked (it must not reconnect)."""
 FLEET_WATCH_INTERVAL_S = 2.0
-"""How often connected enrolled booths are checked for revocation and a waiting config."""
+"""How often connected enrolled booths are checked for revocation (even by another process)."""
 
 
 class Health(BaseModel):
@@ -165,32 +165,26 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     hub = Hub(catalogue, settings.ice_servers, on_call_event=audit_call)
 
-    enrolled: dict[str, tuple[SocketOutbox, int | None]] = {}
-    """Key-authenticated booths connected now: their outbox and the config version
-    last announced to them."""
+    enrolled: dict[str, SocketOutbox] = {}
+    """Key-authenticated booths connected now: their outbox."""
 
-    async def watch_enrolled() -> None:
+    async def watch_revoked() -> None:
         """Close the socket of a booth revoked since it connected (even by another
-        process: ``guichet fleet revoke``) and tell booths a newer config waits."""
+        process: ``guichet fleet revoke``). ``config_available`` is not sent from here:
+        :class:`provisioning.admin_api.FleetAdmin` is its one sender."""
         while True:
             await asyncio.sleep(FLEET_WATCH_INTERVAL_S)
             try:
-                seen = await asyncio.to_thread(provisioning_service.watch, db, list(enrolled))
+                revoked = await asyncio.to_thread(provisioning_service.revoked, db, list(enrolled))
             except Exception:
                 log.exception("fleet watch failed")
                 continue
-            for booth_id, state in seen.items():
-                outbox, told = enrolled.get(booth_id, (None, None))
-                if outbox is None:
-                    continue
-                if state.revoked:
+            for booth_id in revoked:
+                outbox = enrolled.pop(booth_id, None)
+                if outbox is not None:
                     log.warning("booth %s revoked: closing its connection", booth_id)
                     outbox.send(_unauthorized("revoked: this booth has been revoked"))
                     outbox.close(CLOSE_REVOKED, "revoked")
-                    enrolled.pop(booth_id, None)
-                elif state.pending_version is not None and state.pending_version != told:
-                    outbox.send(wire.ConfigAvailable(version=state.pending_version))
-                    enrolled[booth_id] = (outbox, state.pending_version)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -201,7 +195,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
         audit_writer.start()
         task = asyncio.create_task(refresh())
-        watcher = asyncio.create_task(watch_enrolled())
+        watcher = asyncio.create_task(watch_revoked())
         rollouts = asyncio.create_task(app.state.fleet_admin.run_timer(ROLLOUT_TICK_S))
         log.info(
             "switchboard ready: %d services from %s%s",
@@ -394,11 +388,11 @@ def create_app(settings: ServerSettings) -> FastAPI:
         outbox = SocketOutbox()
         link = hub.booth_connected(booth.booth_id, booth.name, outbox)
         if signed is not None:
-            enrolled[booth.booth_id] = (outbox, None)
+            enrolled[booth.booth_id] = outbox
         try:
             await _serve(ws, outbox, lambda data: hub.booth_message(link, data))
         finally:
-            if enrolled.get(booth.booth_id, (None, None))[0] is outbox:
+            if enrolled.get(booth.booth_id) is outbox:
                 del enrolled[booth.booth_id]
             hub.booth_disconnected(link)
 
