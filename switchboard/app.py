@@ -152,10 +152,16 @@ def _security_headers(settings: ServerSettings) -> dict[str, str]:
 
 def create_app(settings: ServerSettings) -> FastAPI:
     """The switchboard application for these settings (opens the database now)."""
+    turn = settings.turn_config()  # first: a refused secret file must leave nothing open
     catalogue = load_catalogue(settings.catalogue)
     db = Database(settings.resolved_database_url)
     sessions = SessionStore(settings.session_ttl_s)
-    hub = Hub(catalogue, settings.ice_servers)
+    hub = Hub(
+        catalogue,
+        settings.ice_servers,
+        turn=turn,
+        ice_transport_policy=settings.ice_transport_policy,
+    )
 
     enrolled: dict[str, tuple[SocketOutbox, int | None]] = {}
     """Key-authenticated booths connected now: their outbox and the config version
