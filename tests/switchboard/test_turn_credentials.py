@@ -153,10 +153,14 @@ def test_each_side_of_each_call_gets_its_own_short_lived_credentials() -> None:
     agent_servers = assigned["ice_servers"]
     assert isinstance(booth_servers, list) and isinstance(agent_servers, list)
     # Exactly the configured servers: the static one, then our TURN with credentials.
-    assert [s["urls"] for s in booth_servers] == [s["urls"] for s in agent_servers] == [
-        ["stun:stun.mairie.fr:3478"],
-        ["turn:turn.mairie.fr:3478"],
-    ]
+    assert (
+        [s["urls"] for s in booth_servers]
+        == [s["urls"] for s in agent_servers]
+        == [
+            ["stun:stun.mairie.fr:3478"],
+            ["turn:turn.mairie.fr:3478"],
+        ]
+    )
     assert booth_servers[1]["username"] == f"5600:{call_id}.booth"
     assert agent_servers[1]["username"] == f"5600:{call_id}.agent"
     for server in (booth_servers[1], agent_servers[1]):
