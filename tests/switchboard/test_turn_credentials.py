@@ -24,10 +24,10 @@ def _hmac_sha1_by_hand(key: bytes, message: bytes) -> bytes:
     """RFC 2104 written out with plain SHA-1, independent of the ``hmac`` module."""
     block = 64
     if len(key) > block:
-        key = hashlib.sha1(key).digest()
+        key = hashlib.sha1(key, usedforsecurity=False).digest()
     key = key.ljust(block, b"\0")
-    inner = hashlib.sha1(bytes(b ^ 0x36 for b in key) + message).digest()
-    return hashlib.sha1(bytes(b ^ 0x5C for b in key) + inner).digest()
+    inner = hashlib.sha1(bytes(b ^ 0x36 for b in key) + message, usedforsecurity=False).digest()
+    return hashlib.sha1(bytes(b ^ 0x5C for b in key) + inner, usedforsecurity=False).digest()
 
 
 def test_credentials_follow_the_coturn_rest_scheme() -> None:
@@ -42,7 +42,7 @@ def test_credentials_follow_the_coturn_rest_scheme() -> None:
 def test_credentials_match_an_independent_hmac_for_any_name(name: str) -> None:
     long_secret = b"k" * 100  # longer than SHA-1's block: the key is hashed first
     for secret in (SECRET, long_secret):
-        username, password = rest_credentials(secret, name, 2_000_000_000)
+        _, password = rest_credentials(secret, name, 2_000_000_000)
         expected = _hmac_sha1_by_hand(secret, f"2000000000:{name}".encode())
         assert base64.b64decode(password) == expected
 
@@ -105,7 +105,7 @@ def test_server_refuses_to_start_with_a_group_readable_secret_even_in_demo(
         turn_urls=["turn:127.0.0.1:3478"],
         turn_secret_file=_secret_file(tmp_path, 0o640),
     )
-    with pytest.raises(SettingsError, match="refusing to start.*chmod 600"):
+    with pytest.raises(SettingsError, match=r"refusing to start.*chmod 600"):
         create_app(settings)
     assert not (data / "guichet.sqlite3").exists()  # refused before opening anything
 
