@@ -226,6 +226,16 @@ class BoothPeer:
             logger.warning("refused agent answer: %s", exc)
             self._set_state("failed")
             raise PeerError(f"agent answer refused: {exc}") from exc
+        # aiortc 1.16 keeps, per bundled transport, the candidates of the answer's
+        # *last* m-section only, and Chromium writes them in the first one: add
+        # them all ourselves (aioice ignores an address it already has).  Without
+        # this the booth learns the browser's addresses only from its checks, as
+        # peer-reflexive, which a relay-only call never gets (no TURN permission).
+        for line in desc.sdp.splitlines():
+            if line.startswith("a=candidate:"):
+                await self.add_remote_candidate(
+                    wire.IceCandidate(candidate=line, sdpMid=None, sdpMLineIndex=0)
+                )
 
     async def add_remote_candidate(self, candidate: wire.IceCandidate | None) -> None:
         """Add a trickled agent candidate (``None`` or an empty one: end of candidates).
