@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from console_booth import FakeBooth
 from fixtures.browser import AgentPage, agent_login, console_stats, new_agent_page, wait_console
 from fixtures.server import RunningServer, start_switchboard
 from fixtures.turn import TurnServer
@@ -189,4 +190,44 @@ async def test_relay_refusing_the_credentials_fails_fast_on_both_sides(
     finally:
         if booth is not None:
             await booth.stop()
+        server.stop()
+
+
+async def test_console_that_gets_no_relay_candidate_gives_up_at_once(
+    browser: Browser,
+    turn_server: TurnServer,
+    tmp_path: Path,
+    relay_console: list[AgentPage],
+) -> None:
+    # A booth that ignores the relay policy (host candidates, its own offer) and a
+    # secret coturn refuses: only the console's own check can notice the relay failed.
+    wrong = tmp_path / "wrong-secret"
+    wrong.write_text(secrets.token_hex(32) + "\n", encoding="utf-8")
+    os.chmod(wrong, 0o600)
+    server = _relay_switchboard(tmp_path, turn_server, wrong)
+    booth = FakeBooth(server.ws_url, server.booth_tokens["booth-1"])
+    try:
+        await booth.connect()
+        await booth.join_queue("caf")
+        page = (await _console(browser, server, relay_console)).page
+        started = time.monotonic()
+        await page.get_by_role("button", name="Répondre au suivant", exact=True).click()
+        # take_call offers, then waits for an answer that never comes (every message
+        # still lands in booth.messages).
+        call = asyncio.create_task(booth.take_call())
+        await until(
+            lambda: any(m["type"] == "call_ended" for m in booth.messages),
+            "call_ended at the booth",
+            FAIL_FAST_S,
+        )
+        ended = next(m for m in booth.messages if m["type"] == "call_ended")
+        assert ended["reason"] == "relay_failed"
+        assert any(m["type"] == "call_started" for m in booth.messages)
+        assert time.monotonic() - started < FAIL_FAST_S
+        await wait_console(page, "c.state === 'idle' && c.lastCallEnd === 'relay_failed'")
+        await expect(page.get_by_text("Connexion impossible au relais vidéo")).to_be_visible()
+        assert not any(m["type"] == "answer" for m in booth.messages)
+        call.cancel()
+    finally:
+        await booth.close()
         server.stop()

@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from test_guichet_cli import guichet
 from test_hub import CATALOGUE, RecordingOutbox, msg
 
 from guichet.wire import AgentInfo, IceServer
@@ -186,3 +187,19 @@ def test_a_relay_failure_on_either_side_reaches_both_with_its_reason() -> None:
     assert agent_box.last("call_ended")["reason"] == "relay_failed"
     assert booth_box.last("call_ended")["reason"] == "relay_failed"
     assert hub.calls == {}
+
+
+def test_guichet_server_exits_with_a_clear_error_on_a_readable_secret(tmp_path: Path) -> None:
+    secret = "s3cret-that-must-not-be-printed-0123"
+    secret_file = _secret_file(tmp_path, 0o644, secret)
+    config = tmp_path / "server.toml"
+    config.write_text(
+        f"turn_urls = ['turn:127.0.0.1:3478']\nturn_secret_file = '{secret_file}'\n",
+        encoding="utf-8",
+    )
+    result = guichet(
+        "server", "--config", str(config), "--data-dir", str(tmp_path / "var"), "--port", "0"
+    )
+    assert result.returncode == 2
+    assert "refusing to start" in result.stderr and "chmod 600" in result.stderr
+    assert secret not in result.stderr + result.stdout
