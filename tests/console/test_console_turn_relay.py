@@ -175,7 +175,9 @@ async def test_relay_refusing_the_credentials_fails_fast_on_both_sides(
         await wait_console(
             page, "c.state === 'idle' && c.lastCallEnd === 'relay_failed'", FAIL_FAST_S * 1000
         )
-        await expect(page.get_by_text("Connexion impossible au relais vidéo")).to_be_visible()
+        await expect(page.locator("#gc-notice-text")).to_contain_text(
+            "Connexion impossible au relais vidéo"
+        )
         await until(
             lambda: booth is not None and booth.data.end_reason == "relay_failed",
             "booth says the relay failed",
@@ -225,7 +227,9 @@ async def test_console_that_gets_no_relay_candidate_gives_up_at_once(
         assert any(m["type"] == "call_started" for m in booth.messages)
         assert time.monotonic() - started < FAIL_FAST_S
         await wait_console(page, "c.state === 'idle' && c.lastCallEnd === 'relay_failed'")
-        await expect(page.get_by_text("Connexion impossible au relais vidéo")).to_be_visible()
+        await expect(page.locator("#gc-notice-text")).to_contain_text(
+            "Connexion impossible au relais vidéo"
+        )
         assert not any(m["type"] == "answer" for m in booth.messages)
         call.cancel()
     finally:
