@@ -231,8 +231,13 @@ class BoothPeer:
         # them all ourselves (aioice ignores an address it already has).  Without
         # this the booth learns the browser's addresses only from its checks, as
         # peer-reflexive, which a relay-only call never gets (no TURN permission).
+        # mDNS names are left out: resolving them would hold the answer up for
+        # seconds, and the browser's checks reveal those addresses anyway.
         for line in desc.sdp.splitlines():
-            if line.startswith("a=candidate:"):
+            fields = line.split()  # a=candidate:<foundation> <component> <proto> <prio> <addr>
+            if len(fields) > 4 and fields[0].startswith("a=candidate:"):
+                if fields[4].endswith(".local"):
+                    continue
                 await self.add_remote_candidate(
                     wire.IceCandidate(candidate=line, sdpMid=None, sdpMLineIndex=0)
                 )

@@ -77,8 +77,6 @@ export class CallSession extends EventTarget {
       iceTransportPolicy: this.relayOnly ? 'relay' : 'all',
       bundlePolicy: 'max-bundle',
     });
-    /** @type {Array<{url: string, errorCode: number, errorText: string}>} TURN/STUN errors seen */
-    this.iceErrors = [];
     /** @type {RTCDataChannel|null} */
     this.channel = null;
     /** @type {MediaStream|null} */
@@ -112,10 +110,6 @@ export class CallSession extends EventTarget {
       // candidates say everything, and aiortc has failed ICE on a late null candidate.
       if (!this.answerSent || this.closed || !event.candidate || !event.candidate.candidate) return;
       this.send({ type: 'ice', call_id: this.callId, candidate: event.candidate.toJSON() });
-    };
-    this.pc.onicecandidateerror = (event) => {
-      // 401 = credentials refused (wrong secret or expired), 701 = server unreachable.
-      this.iceErrors.push({ url: event.url || '', errorCode: event.errorCode, errorText: event.errorText || '' });
     };
     this.pc.onconnectionstatechange = () => {
       const s = this.pc.connectionState;
