@@ -31,7 +31,7 @@ from kiosk import technician as t
 from kiosk.call.booth_devices import BoothDeviceHandler
 from kiosk.call.device_channel import DeviceChannel
 from kiosk.call.media import MediaSources, MediaUnavailable, make_media
-from kiosk.call.peer import BoothPeer
+from kiosk.call.peer import BoothPeer, RelayUnavailable
 from kiosk.call.signaling import ServerMessage, SignalingClient, SignalingState
 from kiosk.call.speaker import Speaker
 from kiosk.config import HTTP_TIMEOUT_S, BoothSettings
@@ -200,6 +200,7 @@ class BoothController:
         self._catalogue_refused = False
         self._frames_in_call = 0
         self._pending_ice: list[wire.IceServer] = []
+        self._pending_policy: wire.IceTransportPolicy = "all"
         self._catalogue_kick = asyncio.Event()
         self._peer: BoothPeer | None = None
         self._media: MediaSources | None = None
@@ -646,7 +647,10 @@ class BoothController:
             hangup = wire.Hangup(call_id=effect.call_id, reason="no_citizen")
             self._spawn(self._send_quietly(hangup), "refuse-call")
         elif isinstance(effect, s.EndCall):
-            self._spawn(self._end_call(effect.call_id, effect.notify_server), "end-call")
+            # The agent's console tells "relay failed" apart from a citizen hanging up.
+            relay = self.machine.data.end_reason == wire.CallEndReason.RELAY_FAILED.value
+            reason = wire.CallEndReason.RELAY_FAILED.value if relay else "booth_hangup"
+            self._spawn(self._end_call(effect.call_id, effect.notify_server, reason), "end-call")
         elif isinstance(effect, s.Wipe):
             self._wipe()
 
@@ -742,6 +746,7 @@ class BoothController:
             self.dispatch(s.LeftQueue(msg.reason))
         elif isinstance(msg, wire.CallStarted):
             self._pending_ice = msg.ice_servers
+            self._pending_policy = msg.ice_transport_policy
             self.dispatch(s.CallStarted(msg.call_id, msg.agent_name))
         elif isinstance(msg, wire.Answer):
             if self._peer is not None and msg.call_id == self._call_id:
@@ -797,6 +802,7 @@ class BoothController:
                 on_remote_video_frame=self._remote_frame,
                 on_chat=self._chat_received,
                 on_state=self._peer_state,
+                ice_transport_policy=self._pending_policy,
             )
             # The camera reads codes and photographs documents through its own
             # relay subscription: the outgoing video keeps every frame.
@@ -817,14 +823,21 @@ class BoothController:
             logger.error("media unavailable: %s", exc)
             self.dispatch(s.ErrorOccurred(MSG_MEDIA))
             self.dispatch(s.CallEnded("media_unavailable", by_server=False))
+        except RelayUnavailable as exc:
+            # Relay-only and the TURN server refused our credentials or is down: say
+            # so at once instead of letting the agent wait for a call setup timeout.
+            logger.error("call %s: %s", call_id, exc)
+            self.dispatch(s.CallEnded(wire.CallEndReason.RELAY_FAILED.value, by_server=False))
         except Exception:
             logger.exception("call %s could not start", call_id)
             self.dispatch(s.ErrorOccurred(MSG_INTERRUPTED))
             self.dispatch(s.CallEnded("failed", by_server=False))
 
-    async def _end_call(self, call_id: str, notify_server: bool) -> None:
+    async def _end_call(
+        self, call_id: str, notify_server: bool, reason: str = "booth_hangup"
+    ) -> None:
         if notify_server and call_id:
-            await self._send_quietly(wire.Hangup(call_id=call_id, reason="booth_hangup"))
+            await self._send_quietly(wire.Hangup(call_id=call_id, reason=reason))
         await self._close_call()
 
     async def _close_call(self) -> None:

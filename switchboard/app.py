@@ -153,6 +153,7 @@ def _security_headers(settings: ServerSettings) -> dict[str, str]:
 
 def create_app(settings: ServerSettings) -> FastAPI:
     """The switchboard application for these settings (opens the database now)."""
+    turn = settings.turn_config()  # first: a refused secret file must leave nothing open
     catalogue = load_catalogue(settings.catalogue)
     db = Database(settings.resolved_database_url)
     sessions = SessionStore(settings.session_ttl_s)
@@ -163,7 +164,13 @@ def create_app(settings: ServerSettings) -> FastAPI:
         # Failures are logged by the writer; this only marks the error as seen.
         written.add_done_callback(lambda f: f.cancelled() or f.exception())
 
-    hub = Hub(catalogue, settings.ice_servers, on_call_event=audit_call)
+    hub = Hub(
+        catalogue,
+        settings.ice_servers,
+        on_call_event=audit_call,
+        turn=turn,
+        ice_transport_policy=settings.ice_transport_policy,
+    )
 
     enrolled: dict[str, SocketOutbox] = {}
     """Key-authenticated booths connected now: their outbox."""
