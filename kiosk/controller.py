@@ -1015,8 +1015,14 @@ class BoothController:
         except ProvisioningRefused as exc:
             logger.warning("enrolment refused: %s", exc)
             self.setup_error = SETUP_ERRORS.get(exc.code, MSG_SETUP_FAILED)
+        except InsecureServerUrl as exc:
+            logger.warning("enrolment refused here: %s", exc)
+            self.setup_error = MSG_SETUP_FAILED
         except requests.RequestException as exc:
-            logger.warning("enrolment: server %s unreachable: %s", url, exc)
+            if is_untrusted_certificate(exc):
+                logger.error("enrolment: %s (%s): %s", UNTRUSTED_CERTIFICATE, url, exc)
+            else:
+                logger.warning("enrolment: server %s unreachable: %s", url, exc)
             self.setup_error = MSG_SETUP_UNREACHABLE
         except Exception:
             logger.exception("enrolment failed")
