@@ -451,3 +451,33 @@ def test_secret_files_are_owner_only_long_and_not_demo_values(tmp_path: Path) ->
         read_secret_file(path, min_bytes=16)
     with pytest.raises(SecretFileError, match="does not exist"):
         read_secret_file(tmp_path / "absent", min_bytes=16)
+
+
+def test_enrol_command_trusts_only_the_ca_file_it_is_given(
+    https_server: HttpsServer, tmp_path: Path
+) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "guichet.cli",
+            "enrol",
+            "--server",
+            https_server.url,
+            "--site",
+            SITE,
+            "--code",
+            "ABCDEFGHJKMNPQRS",
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--ca-file",
+            str(https_server.pki.other_ca_file),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert tls.UNTRUSTED_CERTIFICATE in result.stderr
