@@ -10,24 +10,26 @@ ever shows in the server's output or the booth's log.
 from __future__ import annotations
 
 import asyncio
-import datetime
-import ipaddress
 import logging
-import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
 from fixtures.server import REPO, free_port
+from fixtures.tls import (
+    HttpsServer,
+    Pki,
+    make_pki,
+    pem_key,
+    running_https_server,
+    secret_lines,
+    server_toml,
+    write_private,
+)
 
 from guichet import tls, wire
 from guichet.secrets import SecretFileError, read_secret_file
@@ -37,114 +39,9 @@ from kiosk.controller import BoothController
 from kiosk.session import State
 from provisioning import service
 from provisioning.booth_client import enrol
-from switchboard import auth
 from switchboard.db import Database
 
-START_TIMEOUT_S = 30.0
 SITE = "florac"
-
-PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
-
-
-def _pem_key(key: PrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-
-
-def _write_private(path: Path, data: bytes) -> Path:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    return path
-
-
-def _certificate(
-    subject: str,
-    key: PrivateKey,
-    issuer: tuple[str, PrivateKey] | None = None,
-) -> x509.Certificate:
-    """A self-signed CA (``issuer`` None) or a server certificate for 127.0.0.1/localhost."""
-    now = datetime.datetime.now(datetime.UTC)
-    issuer_name, signing_key = issuer if issuer is not None else (subject, key)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)]))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-    )
-    if issuer is None:
-        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=0), True)
-        builder = builder.add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            True,
-        )
-    else:
-        builder = builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), True)
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-            ),
-            False,
-        )
-    return builder.sign(signing_key, hashes.SHA256())
-
-
-@dataclass
-class Pki:
-    ca_file: Path
-    other_ca_file: Path
-    cert_file: Path
-    key_file: Path
-    key_pem: bytes
-
-
-def _make_pki(folder: Path, server_key: PrivateKey | None = None) -> Pki:
-    folder.mkdir(parents=True, exist_ok=True)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = _certificate("Guichet test CA", ca_key)
-    other_key = ec.generate_private_key(ec.SECP256R1())
-    other = _certificate("Some other CA", other_key)
-    key = server_key or ec.generate_private_key(ec.SECP256R1())
-    cert = _certificate("127.0.0.1", key, issuer=("Guichet test CA", ca_key))
-    pem = serialization.Encoding.PEM
-    (folder / "ca.pem").write_bytes(ca.public_bytes(pem))
-    (folder / "other-ca.pem").write_bytes(other.public_bytes(pem))
-    (folder / "server.crt").write_bytes(cert.public_bytes(pem) + ca.public_bytes(pem))
-    key_pem = _pem_key(key)
-    return Pki(
-        ca_file=folder / "ca.pem",
-        other_ca_file=folder / "other-ca.pem",
-        cert_file=folder / "server.crt",
-        key_file=_write_private(folder / "server.key", key_pem),
-        key_pem=key_pem,
-    )
-
-
-def _settings_toml(
-    folder: Path, data_dir: Path, port: int, pki: Pki | None, host: str = "127.0.0.1"
-) -> Path:
-    lines = [f'host = "{host}"', f"port = {port}", f'data_dir = "{data_dir}"']
-    if pki is not None:
-        lines += [f'tls_certfile = "{pki.cert_file}"', f'tls_keyfile = "{pki.key_file}"']
-    path = folder / "server.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 def _guichet_server(*args: str) -> subprocess.CompletedProcess[str]:
@@ -158,77 +55,11 @@ def _guichet_server(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _secret_lines(pem: bytes) -> list[str]:
-    """The base64 body lines of a PEM key: none may appear in any log."""
-    return [line for line in pem.decode().splitlines() if line and not line.startswith("-----")]
-
-
-@dataclass
-class HttpsServer:
-    url: str
-    port: int
-    pki: Pki
-    data_dir: Path
-    token: str
-    agent_password: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-
 @pytest.fixture(scope="module")
 def https_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpsServer]:
     """The real ``guichet server`` in production mode (no --demo) on 127.0.0.1."""
-    tmp = tmp_path_factory.mktemp("tls")
-    pki = _make_pki(tmp / "pki")
-    data_dir = tmp / "data"
-    data_dir.mkdir(mode=0o700)
-    db = Database(f"sqlite:///{data_dir / 'guichet.sqlite3'}")
-    try:
-        _, token = auth.create_booth_token(db, "booth-tls")
-        password = "correct horse battery staple tls"
-        auth.add_agent(db, "agent1", password, ["caf"], None)
-    finally:
-        db.close()
-    port = free_port()
-    config = _settings_toml(tmp, data_dir, port, pki)
-    log_path = tmp / "server.log"
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "guichet.cli", "server", "--config", str(config)],
-            cwd=REPO,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    server = HttpsServer(
-        f"https://127.0.0.1:{port}", port, pki, data_dir, token, password, process, log_path
-    )
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"server exited {process.returncode}:\n{server.log()}")
-            try:
-                if requests.get(
-                    f"{server.url}/api/v1/health", verify=str(pki.ca_file), timeout=1
-                ).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server did not answer over HTTPS:\n{server.log()}")
-            time.sleep(0.1)
+    with running_https_server(tmp_path_factory.mktemp("tls")) as server:
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_production_server_speaks_https_only_with_hsts_and_secure_cookies(
@@ -352,10 +183,10 @@ def test_server_output_holds_no_secret(https_server: HttpsServer) -> None:
     text = https_server.log()
     assert "switchboard ready" in text
     assert "DEMO" not in text
-    for line in _secret_lines(https_server.pki.key_pem):
+    for line in secret_lines(https_server.pki.key_pem):
         assert line not in text
     signing = (https_server.data_dir / "provisioning-signing.key").read_bytes()
-    for line in _secret_lines(signing):
+    for line in secret_lines(signing):
         assert line not in text
     assert https_server.token not in text
     assert https_server.agent_password not in text
@@ -375,13 +206,13 @@ def test_booth_refuses_plain_http_unless_demo_and_https_without_its_ca() -> None
 def _refusal(tmp_path: Path, pki: Pki | None, *extra: str, host: str = "127.0.0.1") -> str:
     data_dir = tmp_path / "data"
     data_dir.mkdir(mode=0o700, exist_ok=True)
-    config = _settings_toml(tmp_path, data_dir, free_port(), pki, host=host)
+    config = server_toml(tmp_path, data_dir, free_port(), pki, host=host)
     result = _guichet_server("--config", str(config), *extra)
     assert result.returncode == 2, result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     if pki is not None:
-        for line in _secret_lines(pki.key_pem):
+        for line in secret_lines(pki.key_pem):
             assert line not in result.stdout + result.stderr
     return lines[0]
 
@@ -391,14 +222,14 @@ def test_server_refuses_production_without_a_certificate(tmp_path: Path) -> None
 
 
 def test_server_refuses_a_missing_key_file(tmp_path: Path) -> None:
-    pki = _make_pki(tmp_path / "pki")
+    pki = make_pki(tmp_path / "pki")
     pki.key_file.unlink()
     assert "TLS key file" in _refusal(tmp_path, pki)
     assert "does not exist" in _refusal(tmp_path, pki)
 
 
 def test_server_refuses_a_key_file_others_can_read(tmp_path: Path) -> None:
-    pki = _make_pki(tmp_path / "pki")
+    pki = make_pki(tmp_path / "pki")
     pki.key_file.chmod(0o644)
     reason = _refusal(tmp_path, pki)
     assert "TLS key file" in reason
@@ -407,25 +238,25 @@ def test_server_refuses_a_key_file_others_can_read(tmp_path: Path) -> None:
 
 def test_server_refuses_a_weak_tls_key(tmp_path: Path) -> None:
     weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505 - the weak key refused
-    pki = _make_pki(tmp_path / "pki", server_key=weak)
+    pki = make_pki(tmp_path / "pki", server_key=weak)
     assert "RSA 1024 bits" in _refusal(tmp_path, pki)
 
 
 def test_server_refuses_a_signing_key_others_can_read(tmp_path: Path) -> None:
-    pki = _make_pki(tmp_path / "pki")
+    pki = make_pki(tmp_path / "pki")
     data_dir = tmp_path / "data"
     data_dir.mkdir(mode=0o700)
     key = data_dir / "provisioning-signing.key"
-    key.write_bytes(_pem_key(ec.generate_private_key(ec.SECP256R1())))
+    key.write_bytes(pem_key(ec.generate_private_key(ec.SECP256R1())))
     key.chmod(0o644)
     reason = _refusal(tmp_path, pki)
     assert "provisioning signing key" in reason
-    for line in _secret_lines(key.read_bytes()):
+    for line in secret_lines(key.read_bytes()):
         assert line not in reason
 
 
 def test_server_refuses_a_demo_data_dir_in_production(tmp_path: Path) -> None:
-    pki = _make_pki(tmp_path / "pki")
+    pki = make_pki(tmp_path / "pki")
     data_dir = tmp_path / "data"
     data_dir.mkdir(mode=0o700)
     (data_dir / "DEMO").write_text("made by guichet demo\n", encoding="utf-8")
@@ -438,11 +269,11 @@ def test_demo_mode_refuses_a_public_address(tmp_path: Path) -> None:
 
 
 def test_secret_files_are_owner_only_long_and_not_demo_values(tmp_path: Path) -> None:
-    path = _write_private(tmp_path / "turn-secret", b"changeme\n")
+    path = write_private(tmp_path / "turn-secret", b"changeme\n")
     with pytest.raises(SecretFileError, match="known demo value") as demo:
         read_secret_file(path, min_bytes=16)
     assert "changeme" not in str(demo.value)
-    _write_private(path, b"0123456789abcdef0123456789abcdef\n")
+    write_private(path, b"0123456789abcdef0123456789abcdef\n")
     assert read_secret_file(path, min_bytes=16) == b"0123456789abcdef0123456789abcdef"
     with pytest.raises(SecretFileError, match="fewer than 64 bytes"):
         read_secret_file(path, min_bytes=64)
