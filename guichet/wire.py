@@ -93,6 +93,10 @@ class IceServer(BaseModel):
     credential: str | None = None
 
 
+IceTransportPolicy = Literal["all", "relay"]
+"""``relay``: a peer uses TURN relay candidates only (``RTCConfiguration.iceTransportPolicy``)."""
+
+
 # ---------------------------------------------------------------------------
 # Messages both directions share
 # ---------------------------------------------------------------------------
@@ -144,6 +148,9 @@ class CallEndReason(StrEnum):
     AGENT_HANGUP = "agent_hangup"
     BOOTH_GONE = "booth_gone"
     AGENT_GONE = "agent_gone"
+    RELAY_FAILED = "relay_failed"
+    """The other side could not reach the TURN relay (refused or expired credentials,
+    relay down) with the relay-only policy: the call cannot be set up."""
 
 
 class CallEnded(_Msg):
@@ -219,6 +226,7 @@ class CallStarted(_Msg):
     call_id: Id
     agent_name: str
     ice_servers: list[IceServer] = Field(default_factory=list)
+    ice_transport_policy: IceTransportPolicy = "all"
 
 
 class ConfigAvailable(_Msg):
@@ -322,6 +330,7 @@ class CallAssigned(_Msg):
     language: str
     waited_s: int
     ice_servers: list[IceServer] = Field(default_factory=list)
+    ice_transport_policy: IceTransportPolicy = "all"
 
 
 AgentToServer = Annotated[

@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
@@ -31,7 +32,7 @@ from kiosk import technician as t
 from kiosk.call.booth_devices import BoothDeviceHandler
 from kiosk.call.device_channel import DeviceChannel
 from kiosk.call.media import MediaSources, MediaUnavailable, make_media
-from kiosk.call.peer import BoothPeer
+from kiosk.call.peer import BoothPeer, RelayUnavailable
 from kiosk.call.signaling import ServerMessage, SignalingClient, SignalingState
 from kiosk.call.speaker import Speaker
 from kiosk.config import HTTP_TIMEOUT_S, BoothSettings
@@ -39,11 +40,14 @@ from kiosk.devices.base import DeviceError, DeviceStatus
 from kiosk.devices.camera_qr import CameraQrReader
 from kiosk.devices.manager import DeviceManager
 from kiosk.devices.receipt_printer import Receipt
-from kiosk.fleet import BoothFleet, parse_scanned_code
+from kiosk.fleet import BoothFleet, peripheral_states
 from kiosk.i18n import Translator
+from provisioning import enrol_uri
 from provisioning.booth_client import ProvisioningRefused, SyncOutcome
 from provisioning.booth_store import ApplyFailed
 from provisioning.bundle import BundleRejected
+from provisioning.heartbeat import RETRY_AFTER_FAILURE_S, HeartbeatRefused, HeartbeatSender
+from provisioning.messages import HeartbeatAck, PeripheralState
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +83,10 @@ MSG_SETUP_UNREACHABLE = (
 MSG_SETUP_FAILED = "The booth could not be set up. Try again, or call support."
 MSG_SETUP_INCOMPLETE = "Type the 16 characters of the code, the server address and the site."
 MSG_SETUP_NOT_A_CODE = "This is not a set-up code. Show the set-up code's QR code."
+MSG_SETUP_OTHER_SERVER = (
+    "This code is for another server than the one this booth is set to use. "
+    "Ask for a code from this booth's server."
+)
 SETUP_CODE_CHARS = 16
 CONSENT_QUESTIONS: dict[wire.DeviceKind, str] = {
     wire.DeviceKind.READ_CARD: "The agent asks to read your card. Do you agree?",
@@ -202,6 +210,7 @@ class BoothController:
         self._signaling_reason = ""
         self._frames_in_call = 0
         self._pending_ice: list[wire.IceServer] = []
+        self._pending_policy: wire.IceTransportPolicy = "all"
         self._catalogue_kick = asyncio.Event()
         self._peer: BoothPeer | None = None
         self._media: MediaSources | None = None
@@ -236,6 +245,18 @@ class BoothController:
         """Opens the camera whose QR codes the setup screen reads (tests replace it)."""
         self.setup_qr: CameraQrReader | None = None
         self._setup_media: MediaSources | None = None
+        self.last_call_at: datetime | None = None
+        """When the last call started (reported in the heartbeat)."""
+        self.heartbeat: HeartbeatSender | None = None
+        """The enrolled booth's heartbeat sender (created when the booth goes online)."""
+        self.last_heartbeat: HeartbeatAck | None = None
+        """The server's answer to the last heartbeat that got through."""
+        self._heartbeat_kick = asyncio.Event()
+        self._beat_state: tuple[int | None, list[PeripheralState], datetime | None] = (
+            None,
+            [],
+            None,
+        )
 
     # -- observable state ----------------------------------------------------
 
@@ -335,6 +356,7 @@ class BoothController:
         ]
         if self.fleet is not None:
             self._loops.append(asyncio.create_task(self._config_loop(), name="config"))
+            self._loops.append(asyncio.create_task(self._heartbeat_loop(), name="heartbeat"))
 
     def _new_signaling(self, headers: Callable[[], dict[str, str]] | None) -> SignalingClient:
         return SignalingClient(
@@ -645,7 +667,10 @@ class BoothController:
             hangup = wire.Hangup(call_id=effect.call_id, reason="no_citizen")
             self._spawn(self._send_quietly(hangup), "refuse-call")
         elif isinstance(effect, s.EndCall):
-            self._spawn(self._end_call(effect.call_id, effect.notify_server), "end-call")
+            # The agent's console tells "relay failed" apart from a citizen hanging up.
+            relay = self.machine.data.end_reason == wire.CallEndReason.RELAY_FAILED.value
+            reason = wire.CallEndReason.RELAY_FAILED.value if relay else "booth_hangup"
+            self._spawn(self._end_call(effect.call_id, effect.notify_server, reason), "end-call")
         elif isinstance(effect, s.Wipe):
             self._wipe()
 
@@ -746,6 +771,7 @@ class BoothController:
             self.dispatch(s.LeftQueue(msg.reason))
         elif isinstance(msg, wire.CallStarted):
             self._pending_ice = msg.ice_servers
+            self._pending_policy = msg.ice_transport_policy
             self.dispatch(s.CallStarted(msg.call_id, msg.agent_name))
         elif isinstance(msg, wire.Answer):
             if self._peer is not None and msg.call_id == self._call_id:
@@ -773,6 +799,7 @@ class BoothController:
     async def _start_call(self, call_id: str) -> None:
         await self._close_call()
         self._call_id = call_id
+        self.last_call_at = datetime.now(UTC)
         self._frames_in_call = 0
         self.call_status = "connecting"
         self.device_activity = ""
@@ -800,6 +827,7 @@ class BoothController:
                 on_remote_video_frame=self._remote_frame,
                 on_chat=self._chat_received,
                 on_state=self._peer_state,
+                ice_transport_policy=self._pending_policy,
             )
             # The camera reads codes and photographs documents through its own
             # relay subscription: the outgoing video keeps every frame.
@@ -820,14 +848,21 @@ class BoothController:
             logger.error("media unavailable: %s", exc)
             self.dispatch(s.ErrorOccurred(MSG_MEDIA))
             self.dispatch(s.CallEnded("media_unavailable", by_server=False))
+        except RelayUnavailable as exc:
+            # Relay-only and the TURN server refused our credentials or is down: say
+            # so at once instead of letting the agent wait for a call setup timeout.
+            logger.error("call %s: %s", call_id, exc)
+            self.dispatch(s.CallEnded(wire.CallEndReason.RELAY_FAILED.value, by_server=False))
         except Exception:
             logger.exception("call %s could not start", call_id)
             self.dispatch(s.ErrorOccurred(MSG_INTERRUPTED))
             self.dispatch(s.CallEnded("failed", by_server=False))
 
-    async def _end_call(self, call_id: str, notify_server: bool) -> None:
+    async def _end_call(
+        self, call_id: str, notify_server: bool, reason: str = "booth_hangup"
+    ) -> None:
         if notify_server and call_id:
-            await self._send_quietly(wire.Hangup(call_id=call_id, reason="booth_hangup"))
+            await self._send_quietly(wire.Hangup(call_id=call_id, reason=reason))
         await self._close_call()
 
     async def _close_call(self) -> None:
@@ -954,14 +989,28 @@ class BoothController:
         if not self.setup_needed or self.setup_busy:
             logger.info("barcode read outside the setup screen: ignored")
             return
-        scanned = parse_scanned_code(text)
-        if scanned is None:
+        ticket = enrol_uri.parse(text)
+        if ticket is None:
             logger.warning("setup: the scanned code is not an enrolment code")
             self.setup_error = MSG_SETUP_NOT_A_CODE
             self._changed()
             return
-        self.setup_code = "".join(c for c in scanned.code if c.isalnum())[:SETUP_CODE_CHARS]
-        self.submit_enrolment(None, scanned.site)
+        server = None
+        if ticket.server_url is not None:
+            if self.setup_asks_server():
+                server = ticket.server_url  # none configured: the QR code's is taken
+            elif enrol_uri.normalize_server(self.settings.server_url) != ticket.server_url:
+                # Never switch a configured booth to a server it was not told to trust.
+                logger.warning(
+                    "setup: the code is for server %s, this booth is set to use %s: refused",
+                    ticket.server_url,
+                    self.settings.server_url,
+                )
+                self.setup_error = MSG_SETUP_OTHER_SERVER
+                self._changed()
+                return
+        self.setup_code = ticket.code
+        self.submit_enrolment(server, ticket.site)
 
     def _open_setup_media(self) -> MediaSources:
         return make_media(self.settings.fake_media, self.settings.camera, self.settings.microphone)
@@ -1069,6 +1118,57 @@ class BoothController:
                 async with asyncio.timeout(self.settings.config_poll_s):
                     await self._config_kick.wait()
 
+    def _heartbeat_state(self) -> tuple[int | None, list[PeripheralState], datetime | None]:
+        """Config version applied, peripherals and last call, read on the loop thread."""
+        applied = self.pending_settings or self.settings
+        statuses = list(self.devices.statuses.values()) if self.devices is not None else []
+        return applied.config_version, peripheral_states(statuses), self.last_call_at
+
+    async def _heartbeat_loop(self) -> None:
+        """Report to the fleet server now and every ``heartbeat_interval_s`` of the config;
+        a failure is logged and tried again soon; a newer config in the answer is fetched."""
+        fleet = self.fleet
+        if fleet is None:
+            return
+        sender = fleet.heartbeat_sender(
+            APP_VERSION, lambda: self._beat_state, self.settings.config_poll_s
+        )
+        self.heartbeat = sender
+        asked_for: int | None = None
+        while not self.revoked:
+            self._heartbeat_kick.clear()
+            # Snapshot on the loop: the devices change there, the request runs in a thread.
+            self._beat_state = self._heartbeat_state()
+            wait = sender.interval_s
+            try:
+                ack = await asyncio.to_thread(sender.send)
+            except HeartbeatRefused as exc:
+                if exc.status == 403 and "revoked" in str(exc):
+                    self._set_revoked()
+                    self._check_health()
+                    return
+                logger.warning("heartbeat refused: %s", exc)
+                wait = min(wait, RETRY_AFTER_FAILURE_S)
+            except (requests.RequestException, ValueError) as exc:
+                logger.warning("heartbeat not sent: %s", exc)
+                wait = min(wait, RETRY_AFTER_FAILURE_S)
+            except Exception:
+                logger.exception("heartbeat failed")
+                wait = min(wait, RETRY_AFTER_FAILURE_S)
+            else:
+                self.last_heartbeat = ack
+                wait = sender.interval_s
+                waiting = ack.config_version
+                # Once per version: a refused one is not fetched again at every beat
+                # (the periodic sync still retries one that could not be fetched).
+                if waiting > (self._beat_state[0] or 0) and waiting != asked_for:
+                    logger.info("heartbeat: config version %d waits: fetching it", waiting)
+                    asked_for = waiting
+                    self._config_kick.set()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self._heartbeat_kick.wait()
+
     async def _sync_config(self) -> None:
         """One sync; a newly applied config waits in ``pending_settings``."""
         fleet = self.fleet
@@ -1140,6 +1240,9 @@ class BoothController:
             self.services = self._shown_services(self.services)
         if new.config_poll_s != old.config_poll_s:
             self._config_kick.set()  # the running wait was for the old interval
+            if self.heartbeat is not None:
+                self.heartbeat.interval_s = new.config_poll_s
+                self._heartbeat_kick.set()
         self._catalogue_kick.set()
         self._changed()
 
@@ -1150,6 +1253,7 @@ class BoothController:
         self.revoked = True
         self._catalogue_kick.set()
         self._config_kick.set()
+        self._heartbeat_kick.set()
         signaling = self._signaling
         if signaling is not None and signaling.state not in ("revoked", "stopped"):
             # Learnt over HTTP first: the socket must not keep knocking either.

@@ -14,8 +14,7 @@ enrolled, everything an admin decides comes from the signed bundle and
 from __future__ import annotations
 
 import logging
-import re
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ import requests
 
 from guichet.tls import InsecureServerUrl
 from kiosk.config import HTTP_TIMEOUT_S, BoothSettings
+from kiosk.devices.base import DeviceState, DeviceStatus
 from kiosk.devices.config import DevicesConfig
 from provisioning.booth_client import (
     IDENTITY_FILE,
@@ -33,14 +33,22 @@ from provisioning.booth_client import (
     enrol,
 )
 from provisioning.bundle import BundlePayload
+from provisioning.heartbeat import HeartbeatSender, StateProvider
+from provisioning.messages import PeripheralState, PeripheralStatus
 from provisioning.schema import BoothConfig, Peripheral, PeripheralRole
 
 logger = logging.getLogger(__name__)
 
 HEALTH_PATH = "/api/v1/health"
-ENROL_QR_PREFIX = "GUICHET-ENROL:"
-"""A QR code or barcode may carry ``GUICHET-ENROL:<site>:<code>`` (or the bare code)."""
-_CODE_RE = re.compile(r"^[A-Za-z0-9 -]{16,24}$")
+UNKNOWN_REASON = "pas encore vérifié"
+"""Reason sent for a peripheral not probed yet (the admin console is in French)."""
+_PERIPHERAL_STATUS = {
+    DeviceState.READY: PeripheralStatus.OK,
+    DeviceState.BUSY: PeripheralStatus.OK,
+    DeviceState.DEGRADED: PeripheralStatus.DEGRADED,
+    DeviceState.UNAVAILABLE: PeripheralStatus.UNAVAILABLE,
+    DeviceState.UNKNOWN: PeripheralStatus.UNAVAILABLE,
+}
 
 
 def is_enrolled(data_dir: Path) -> bool:
@@ -48,25 +56,19 @@ def is_enrolled(data_dir: Path) -> bool:
     return (data_dir / IDENTITY_FILE).is_file() and (data_dir / KEY_FILE).is_file()
 
 
-@dataclass(frozen=True)
-class ScannedCode:
-    """An enrolment code read from a QR code or a barcode."""
-
-    code: str
-    site: str | None = None
-
-
-def parse_scanned_code(text: str) -> ScannedCode | None:
-    """``GUICHET-ENROL:<site>:<code>`` or a bare code; None for anything else."""
-    text = text.strip()
-    if text.upper().startswith(ENROL_QR_PREFIX):
-        site, _, code = text[len(ENROL_QR_PREFIX) :].partition(":")
-        if site and _CODE_RE.match(code):
-            return ScannedCode(code.upper(), site.lower())
-        return None
-    if _CODE_RE.match(text):
-        return ScannedCode(text.upper())
-    return None
+def peripheral_states(statuses: Iterable[DeviceStatus]) -> list[PeripheralState]:
+    """The device manager's statuses as the heartbeat reports them (pure)."""
+    states = []
+    for status in statuses:
+        reason = status.reason
+        if status.state is DeviceState.UNKNOWN and not reason:
+            reason = UNKNOWN_REASON
+        states.append(
+            PeripheralState(
+                role=status.role[:40], state=_PERIPHERAL_STATUS[status.state], reason=reason[:300]
+            )
+        )
+    return states
 
 
 def _peripheral(role: PeripheralRole, p: Peripheral) -> dict[str, Any]:
@@ -210,6 +212,12 @@ class BoothFleet:
             self.client.report_rejection(version, code, reason)
         except Exception as exc:
             logger.warning("could not report the refused config: %s", exc)
+
+    def heartbeat_sender(
+        self, app_version: str, state: StateProvider, interval_s: float
+    ) -> HeartbeatSender:
+        """The sender of this booth's heartbeats (blocking: run it off the Kivy loop)."""
+        return self.client.heartbeat_sender(app_version, state, interval_s)
 
     def signed_headers(self, method: str, path: str) -> dict[str, str]:
         """Headers that authenticate one request of this booth (fresh nonce)."""

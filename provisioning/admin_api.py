@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, 
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from provisioning import audit_trail, fleet, qr, service
+from provisioning import audit_trail, enrol_uri, fleet, qr, service
 from provisioning.layers import ConfigInvalid, FieldError, Scope
 from provisioning.messages import BundleRejectionPublic, SiteId
 from switchboard import auth
@@ -237,18 +237,21 @@ class FleetAdmin:
             self._told[booth_id] = version
 
     def push(self, issued: dict[str, int]) -> list[str]:
-        """Tell connected booths of their new versions; returns those told."""
-        for booth_id, version in issued.items():
-            self._told[booth_id] = max(version, self._told.get(booth_id, 0))
-        return self._push(issued)
+        """Tell connected booths of their new versions; returns those told.
+
+        The one sender of ``config_available``: a version is announced to a booth at
+        most once, and never one it has already fetched (:meth:`served`)."""
+        newer = {b: v for b, v in issued.items() if v > self._told.get(b, 0)}
+        for booth_id, version in newer.items():
+            self._told[booth_id] = version
+        return self._push(newer) if newer else []
 
     async def push_changed_elsewhere(self) -> list[str]:
         """Push bundles signed by another process (``guichet config set``, another server)
         since the last look, to the booths connected here."""
         since, self._looked_at = self._looked_at, datetime.now(UTC)
         signed = await asyncio.to_thread(fleet.signed_since, self.db, self.connected(), since)
-        newer = {b: v for b, v in signed.items() if v > self._told.get(b, 0)}
-        return self.push(newer) if newer else []
+        return self.push(signed)
 
     async def advance_rollouts(self) -> list[int]:
         """Complete canary rollouts whose delay has passed; returns their ids."""
@@ -407,7 +410,7 @@ def install(app: FastAPI, admin: FleetAdmin) -> None:
         await run(
             fleet.record, db, _actor(staff), "code.create", body.site, None, {"expires_at": expiry}
         )
-        text = qr.enrolment_uri(str(request.base_url), issued.site, issued.code)
+        text = enrol_uri.build(str(request.base_url), issued.site, issued.code)
         return CodeView(
             code=issued.code,
             site=issued.site,

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from guichet.tls import http_session
 from provisioning.booth_store import BoothStore, HealthCheck, atomic_write
 from provisioning.bundle import BundlePayload, BundleRejected, verify_bundle
+from provisioning.heartbeat import HeartbeatSender, StateProvider
 from provisioning.keys import (
     load_or_create_private_key,
     public_b64,
@@ -141,6 +142,20 @@ class ProvisioningClient:
     def signed_headers(self, method: str, path: str, body: bytes = b"") -> dict[str, str]:
         """Fresh signed headers for one request (also used for the WebSocket upgrade)."""
         return sign_request(self._key, self.identity.booth_id, method, path, body)
+
+    def heartbeat_sender(
+        self, app_version: str, state: StateProvider, interval_s: float
+    ) -> HeartbeatSender:
+        """A heartbeat sender for this booth, to the server it enrolled with."""
+        return HeartbeatSender(
+            self.identity.server_url,
+            self.identity.booth_id,
+            self._key,
+            self.store.dir,
+            app_version,
+            state,
+            interval_s=interval_s,
+        )  # its own HTTP session: it runs in another thread than the bundle fetches
 
     def report_rejection(self, version: int | None, code: str, reason: str) -> None:
         """Tell the server this booth refused (or rolled back) a bundle."""

@@ -190,7 +190,9 @@ def record_heartbeat(
                     BoothHeartbeat.booth_id == booth_id, BoothHeartbeat.id <= cutoff
                 )
             )
-        return HeartbeatAck(config_version=booth.bundle_version, interval_s=interval)
+        # A config given without signing (service.set_config) is signed at the next fetch.
+        waiting = booth.bundle_version + (1 if booth.bundle is None else 0)
+        return HeartbeatAck(config_version=waiting, interval_s=interval)
 
 
 @dataclass(frozen=True)

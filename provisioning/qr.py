@@ -1,25 +1,14 @@
-"""Enrolment codes as QR codes: what the QR says and its SVG, drawn on the server.
+"""Enrolment codes as QR codes, drawn on the server.
 
-The QR carries a URI the booth's setup screen reads with its camera::
-
-    guichet-enrol:?server=<server URL>&site=<site>&code=<code>
-
-so the technician types nothing. The SVG is drawn by segno (pure Python), never
-by a browser library or an outside service.
+The QR carries the text of :func:`provisioning.enrol_uri.build` (server, site and
+code), which the booth's setup screen reads with its camera, so the technician types
+nothing. The SVG is drawn by segno (pure Python), never by a browser library or an
+outside service.
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 import segno
-
-SCHEME = "guichet-enrol"
-
-
-def enrolment_uri(server_url: str, site: str, code: str) -> str:
-    """The text of an enrolment QR code."""
-    return f"{SCHEME}:?" + urlencode({"server": server_url.rstrip("/"), "site": site, "code": code})
 
 
 def qr_svg(text: str, title: str = "") -> str:

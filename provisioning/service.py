@@ -246,31 +246,26 @@ def last_rejection(db: Database, booth_id: str) -> BundleRejectionPublic | None:
         return _rejection_public(session.get(BundleRejection, booth_id))
 
 
-@dataclass(frozen=True)
-class BoothWatch:
-    """What the switchboard needs to know of a connected booth between its requests."""
-
-    revoked: bool
-    pending_version: int | None
-    """The version its next fetch will get when a new config waits (None: nothing new)."""
-
-
-def watch(db: Database, booth_ids: list[str]) -> dict[str, BoothWatch]:
-    """Revocation and waiting config of these booths (ids not enrolled are left out)."""
+def revoked(db: Database, booth_ids: list[str]) -> list[str]:
+    """Those of these booths that are revoked (the switchboard closes their sockets)."""
     if not booth_ids:
-        return {}
+        return []
     with db.session() as session:
-        rows = session.scalars(
-            select(ProvisionedBooth).where(ProvisionedBooth.booth_id.in_(booth_ids))
+        return list(
+            session.scalars(
+                select(ProvisionedBooth.booth_id).where(
+                    ProvisionedBooth.booth_id.in_(booth_ids), ProvisionedBooth.revoked.is_(True)
+                )
+            )
         )
-        return {
-            r.booth_id: BoothWatch(r.revoked, r.bundle_version + 1 if r.bundle is None else None)
-            for r in rows
-        }
 
 
 def set_config(db: Database, booth_id: str, config: BoothConfig) -> None:
-    """Give a booth a new config: its next fetch gets a new, higher version."""
+    """Give a booth a new config: its next fetch gets a new, higher version.
+
+    Low level: nothing is signed now, so nothing is pushed; the booth learns it from its
+    next heartbeat's answer or poll. Admins change configs through layers
+    (:func:`provisioning.fleet.change_config`), which sign at once and are pushed."""
     with db.session() as session, session.begin():
         row = session.get(ProvisionedBooth, booth_id)
         if row is None:

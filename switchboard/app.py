@@ -49,7 +49,7 @@ CLOSE_REVOKED = 4403
 HSTS_MAX_AGE_S = 365 * 24 * 3600
 """Browsers keep to HTTPS for a year once they have seen the server."""
 FLEET_WATCH_INTERVAL_S = 2.0
-"""How often connected enrolled booths are checked for revocation and a waiting config."""
+"""How often connected enrolled booths are checked for revocation (even by another process)."""
 
 
 class Health(BaseModel):
@@ -159,6 +159,7 @@ def _security_headers(settings: ServerSettings) -> dict[str, str]:
 
 def create_app(settings: ServerSettings) -> FastAPI:
     """The switchboard application for these settings (opens the database now)."""
+    turn = settings.turn_config()  # first: a refused secret file must leave nothing open
     catalogue = load_catalogue(settings.catalogue)
     db = Database(settings.resolved_database_url)
     sessions = SessionStore(settings.session_ttl_s)
@@ -169,34 +170,34 @@ def create_app(settings: ServerSettings) -> FastAPI:
         # Failures are logged by the writer; this only marks the error as seen.
         written.add_done_callback(lambda f: f.cancelled() or f.exception())
 
-    hub = Hub(catalogue, settings.ice_servers, on_call_event=audit_call)
+    hub = Hub(
+        catalogue,
+        settings.ice_servers,
+        on_call_event=audit_call,
+        turn=turn,
+        ice_transport_policy=settings.ice_transport_policy,
+    )
 
-    enrolled: dict[str, tuple[SocketOutbox, int | None]] = {}
-    """Key-authenticated booths connected now: their outbox and the config version
-    last announced to them."""
+    enrolled: dict[str, SocketOutbox] = {}
+    """Key-authenticated booths connected now: their outbox."""
 
-    async def watch_enrolled() -> None:
+    async def watch_revoked() -> None:
         """Close the socket of a booth revoked since it connected (even by another
-        process: ``guichet fleet revoke``) and tell booths a newer config waits."""
+        process: ``guichet fleet revoke``). ``config_available`` is not sent from here:
+        :class:`provisioning.admin_api.FleetAdmin` is its one sender."""
         while True:
             await asyncio.sleep(FLEET_WATCH_INTERVAL_S)
             try:
-                seen = await asyncio.to_thread(provisioning_service.watch, db, list(enrolled))
+                revoked = await asyncio.to_thread(provisioning_service.revoked, db, list(enrolled))
             except Exception:
                 log.exception("fleet watch failed")
                 continue
-            for booth_id, state in seen.items():
-                outbox, told = enrolled.get(booth_id, (None, None))
-                if outbox is None:
-                    continue
-                if state.revoked:
+            for booth_id in revoked:
+                outbox = enrolled.pop(booth_id, None)
+                if outbox is not None:
                     log.warning("booth %s revoked: closing its connection", booth_id)
                     outbox.send(_unauthorized("revoked: this booth has been revoked"))
                     outbox.close(CLOSE_REVOKED, "revoked")
-                    enrolled.pop(booth_id, None)
-                elif state.pending_version is not None and state.pending_version != told:
-                    outbox.send(wire.ConfigAvailable(version=state.pending_version))
-                    enrolled[booth_id] = (outbox, state.pending_version)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -207,7 +208,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
         audit_writer.start()
         task = asyncio.create_task(refresh())
-        watcher = asyncio.create_task(watch_enrolled())
+        watcher = asyncio.create_task(watch_revoked())
         rollouts = asyncio.create_task(app.state.fleet_admin.run_timer(ROLLOUT_TICK_S))
         if settings.demo:
             log.warning(
@@ -405,11 +406,11 @@ def create_app(settings: ServerSettings) -> FastAPI:
         outbox = SocketOutbox()
         link = hub.booth_connected(booth.booth_id, booth.name, outbox)
         if signed is not None:
-            enrolled[booth.booth_id] = (outbox, None)
+            enrolled[booth.booth_id] = outbox
         try:
             await _serve(ws, outbox, lambda data: hub.booth_message(link, data))
         finally:
-            if enrolled.get(booth.booth_id, (None, None))[0] is outbox:
+            if enrolled.get(booth.booth_id) is outbox:
                 del enrolled[booth.booth_id]
             hub.booth_disconnected(link)
 

@@ -23,6 +23,7 @@ from guichet import wire
 from guichet.wire import AgentInfo, AgentPresence, CallEndReason, ErrorCode, WireError
 from switchboard.catalogue import Catalogue, Service
 from switchboard.queues import QueueBook, QueueError
+from switchboard.turn import TurnConfig
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,13 @@ class Call:
     started_at: float
 
 
+def _hangup_reason(reason: str, default: CallEndReason) -> CallEndReason:
+    """A peer's ``hangup.reason`` as the ``call_ended`` reason the other side gets."""
+    if reason == CallEndReason.RELAY_FAILED.value:
+        return CallEndReason.RELAY_FAILED
+    return default
+
+
 def message_type(raw: str | bytes) -> str | None:
     """The ``type`` of a raw message if it can be read, for error references."""
     try:
@@ -114,10 +122,14 @@ class Hub:
         ice_servers: list[wire.IceServer],
         clock: Callable[[], float] = time.time,
         on_call_event: Callable[[CallEvent], None] | None = None,
+        turn: TurnConfig | None = None,
+        ice_transport_policy: wire.IceTransportPolicy = "all",
     ) -> None:
         self.catalogue = catalogue
         self.queues = QueueBook({s.id: s.expected_call_s for s in catalogue.services})
         self.ice_servers = list(ice_servers)
+        self.turn = turn
+        self.ice_transport_policy: wire.IceTransportPolicy = ice_transport_policy
         self.clock = clock
         self.booths: dict[str, BoothLink] = {}
         self.agents: list[AgentLink] = []
@@ -158,6 +170,16 @@ class Hub:
             waiting=len(self.queues.waiting(service.id)),
             estimated_wait_s=self.estimate_for_newcomer(service.id),
         )
+
+    def ice_servers_for(self, call_id: str, side: str) -> list[wire.IceServer]:
+        """The configured ICE servers plus, with TURN, credentials for one side of one call.
+
+        Each side gets its own username (``<expiry>:<call_id>.<side>``) so coturn's
+        logs tell who relayed what, and nothing from one call opens another."""
+        servers = list(self.ice_servers)
+        if self.turn is not None:
+            servers.append(self.turn.ice_server(f"{call_id}.{side}", self.clock()))
+        return servers
 
     def catalogue_public(self) -> wire.Catalogue:
         return wire.Catalogue(
@@ -257,8 +279,10 @@ class Hub:
                 log.info("booth %s left queue %s", link.booth_id, ticket.service_id)
             case wire.Offer(call_id=call_id) | wire.Ice(call_id=call_id):
                 self._call_of(call_id, link).agent.outbox.send(msg)
-            case wire.Hangup(call_id=call_id):
-                self._end_call(self._call_of(call_id, link), CallEndReason.BOOTH_HANGUP)
+            case wire.Hangup(call_id=call_id, reason=reason):
+                self._end_call(
+                    self._call_of(call_id, link), _hangup_reason(reason, CallEndReason.BOOTH_HANGUP)
+                )
             case wire.BoothHello():
                 raise WireError(ErrorCode.MALFORMED, "hello was already received")
             case _:  # pragma: no cover - the parser only yields the types above
@@ -320,8 +344,10 @@ class Hub:
                 self._answer_next(link, service_id)
             case wire.Answer(call_id=call_id) | wire.Ice(call_id=call_id):
                 self._call_of(call_id, link).booth.outbox.send(msg)
-            case wire.Hangup(call_id=call_id):
-                self._end_call(self._call_of(call_id, link), CallEndReason.AGENT_HANGUP)
+            case wire.Hangup(call_id=call_id, reason=reason):
+                self._end_call(
+                    self._call_of(call_id, link), _hangup_reason(reason, CallEndReason.AGENT_HANGUP)
+                )
             case wire.SetPresence(status=status):
                 if link.call_id is not None:
                     link.presence_after_call = AgentPresence(status)
@@ -374,14 +400,16 @@ class Hub:
                 booth_name=booth.name,
                 language=ticket.language,
                 waited_s=max(0, round(self.clock() - ticket.joined_at)),
-                ice_servers=self.ice_servers,
+                ice_servers=self.ice_servers_for(call.call_id, "agent"),
+                ice_transport_policy=self.ice_transport_policy,
             )
         )
         booth.outbox.send(
             wire.CallStarted(
                 call_id=call.call_id,
                 agent_name=link.agent.display_name,
-                ice_servers=self.ice_servers,
+                ice_servers=self.ice_servers_for(call.call_id, "booth"),
+                ice_transport_policy=self.ice_transport_policy,
             )
         )
         self._emit(
@@ -425,6 +453,11 @@ class Hub:
         ended = wire.CallEnded(call_id=call.call_id, reason=reason)
         if reason in (CallEndReason.BOOTH_HANGUP, CallEndReason.BOOTH_GONE):
             call.agent.outbox.send(ended)
+        elif reason is CallEndReason.RELAY_FAILED:
+            # Either side may have failed to reach the relay; both hear why (the one
+            # that said so has already closed its call and ignores it).
+            call.agent.outbox.send(ended)
+            call.booth.outbox.send(ended)
         else:
             call.booth.outbox.send(ended)
         self._forget_old_calls()

@@ -7,17 +7,21 @@ import logging
 import stat
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from guichet.wire import IceServer
+from switchboard.turn import TurnConfig, TurnSecretError, read_secret_file
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8700
 DEFAULT_SESSION_TTL_S = 8 * 3600
 """An agent's working day: sessions expire after it."""
+DEFAULT_TURN_TTL_S = 600
+"""TURN credentials live this long: enough to set a call up (coturn keeps an
+allocation made in time alive after the credential expires)."""
 
 
 SIGNING_KEY_FILE = "provisioning-signing.key"
@@ -46,6 +50,15 @@ class ServerSettings(BaseModel):
     """Services TOML file; ``None`` means the demo catalogue shipped in the package."""
     ice_servers: list[IceServer] = Field(default_factory=list)
     """STUN/TURN servers handed to both peers. Empty: host candidates only, never a public STUN."""
+    turn_urls: list[str] = Field(default_factory=list)
+    """Our own coturn (``turn:host:3478``, ``turns:host:5349?transport=tcp``): each call
+    gets fresh credentials from ``turn_secret_file``. Never a third-party server."""
+    turn_secret_file: Path | None = None
+    """File (mode 600) holding coturn's ``static-auth-secret``; never logged."""
+    turn_ttl_s: Annotated[int, Field(ge=30, le=24 * 3600)] = DEFAULT_TURN_TTL_S
+    ice_transport_policy: Literal["all", "relay"] = "all"
+    """``relay``: both peers use only TURN relay candidates (no host or reflexive
+    address leaves either side); needs ``turn_urls``."""
     demo: bool = False
     """Demo mode: plain-HTTP cookies allowed (no ``Secure`` flag). Never in production."""
     session_ttl_s: Annotated[int, Field(gt=0, le=7 * 24 * 3600)] = DEFAULT_SESSION_TTL_S
@@ -66,11 +79,36 @@ class ServerSettings(BaseModel):
                     )
         return value
 
+    @field_validator("turn_urls")
+    @classmethod
+    def _turn_schemes(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(("turn:", "turns:")):
+                raise ValueError(f"TURN URL {url!r} must start with turn: or turns:")
+        return value
+
     @model_validator(mode="after")
     def _tls_pair(self) -> ServerSettings:
         if (self.tls_certfile is None) != (self.tls_keyfile is None):
             raise ValueError("tls_certfile and tls_keyfile go together")
+        if bool(self.turn_urls) != (self.turn_secret_file is not None):
+            raise ValueError("turn_urls and turn_secret_file go together")
+        if self.ice_transport_policy == "relay" and not self.turn_urls:
+            raise ValueError("ice_transport_policy = 'relay' needs turn_urls")
         return self
+
+    def turn_config(self) -> TurnConfig | None:
+        """The TURN servers with the shared secret read now; ``None`` without TURN.
+
+        Raises :class:`SettingsError` when the secret file is unusable (readable by
+        others included, demo mode or not: the secret mints credentials)."""
+        if self.turn_secret_file is None:
+            return None
+        try:
+            secret = read_secret_file(self.turn_secret_file)
+        except TurnSecretError as exc:
+            raise SettingsError(f"refusing to start: {exc}") from exc
+        return TurnConfig(urls=tuple(self.turn_urls), secret=secret, ttl_s=self.turn_ttl_s)
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,4 +1,4 @@
-"""Shared fixtures: a real switchboard server on 127.0.0.1."""
+"""Shared fixtures: a real switchboard server and a private coturn on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fixtures.server import RunningServer, free_port, start_switchboard
+from fixtures.turn import TurnServer, start_turnserver, stop_turnserver, turnserver_available
 
 __all__ = ["free_port"]
 
@@ -41,3 +42,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         sys.stderr.write("\nSkipped in CI (a missing install step?):\n")
         sys.stderr.write("".join(f"  {line}\n" for line in _skipped))
         session.exitstatus = 1
+
+
+@pytest.fixture
+def turn_server(tmp_path: Path) -> Iterator[TurnServer]:
+    """A private coturn on 127.0.0.1 with a random REST shared secret (stopped after)."""
+    if not turnserver_available():
+        pytest.skip("needs Debian's coturn (apt-get install coturn)")
+    server = start_turnserver(tmp_path / "coturn")
+    try:
+        yield server
+    finally:
+        stop_turnserver(server)

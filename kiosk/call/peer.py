@@ -8,6 +8,14 @@ Liveness does not rely on ICE consent (aiortc notices a dead browser only after
 ~30 s): both peers send a ``heartbeat`` on the data channel every second and a
 peer silent for ``peer_timeout_s`` is reported as ``peer_lost``.  There is no ICE
 restart in aiortc either, so a broken call is recovered with a new ``BoothPeer``.
+
+Relay-only calls (``ice_transport_policy="relay"``) use aiortc's own
+``RTCConfiguration.iceTransportPolicy`` (aiortc >= 1.10, passed to aioice as
+``TransportPolicy.RELAY``): no host or server-reflexive candidate is gathered,
+offered or paired, and the relay candidate hides its related address.  A relay
+that refuses our credentials (or is down) leaves the offer without any candidate:
+:meth:`BoothPeer.create_offer` then reports ``relay_failed`` and raises
+:class:`RelayUnavailable` instead of sending an offer that can never connect.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from aiortc import (
     RTCDataChannel,
     RTCIceCandidate,
     RTCIceServer,
+    RTCIceTransportPolicy,
     RTCPeerConnection,
     RTCSessionDescription,
 )
@@ -50,12 +59,41 @@ PEER_TIMEOUT_S = 5.0
 LOOP_STALL_TOLERANCE_S = 0.25
 """A watchdog waking up later than this blames the booth's own loop, not the agent."""
 
-PeerState = Literal["connecting", "connected", "peer_lost", "failed", "closed"]
-_TERMINAL: frozenset[str] = frozenset({"peer_lost", "failed", "closed"})
+PeerState = Literal["connecting", "connected", "peer_lost", "failed", "relay_failed", "closed"]
+_TERMINAL: frozenset[str] = frozenset({"peer_lost", "failed", "relay_failed", "closed"})
 
 
 class PeerError(RuntimeError):
     """A call operation that cannot be done now (channel not open, peer closed...)."""
+
+
+class RelayUnavailable(PeerError):
+    """Relay-only call without a relay candidate: the TURN server refused or never answered."""
+
+
+def rtc_configuration(
+    servers: list[wire.IceServer], policy: wire.IceTransportPolicy = "all"
+) -> RTCConfiguration:
+    """The peer's configuration: exactly the switchboard's servers and policy.
+
+    Never ``RTCPeerConnection()`` bare nor ``iceServers=None``: aiortc then uses
+    Google's STUN server.  An empty list means host candidates only."""
+    return RTCConfiguration(
+        iceServers=ice_servers_to_aiortc(servers),
+        iceTransportPolicy=RTCIceTransportPolicy(policy),
+        bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+    )
+
+
+def candidate_types(sdp: str) -> list[str]:
+    """The ``typ`` of every ``a=candidate`` line of an SDP, in order."""
+    types = []
+    for line in sdp.splitlines():
+        if line.startswith("a=candidate:"):
+            fields = line.split()
+            if "typ" in fields[:-1]:
+                types.append(fields[fields.index("typ") + 1])
+    return types
 
 
 def ice_servers_to_aiortc(servers: list[wire.IceServer]) -> list[RTCIceServer]:
@@ -91,7 +129,8 @@ class BoothPeer:
     - ``on_chat(id, text)``: a chat line from the agent;
     - ``on_state(state)``: ``"connecting"`` (offer being made), ``"connected"``
       (ICE + DTLS up), then one of ``"peer_lost"`` (agent silent for
-      ``peer_timeout_s``, or it closed its side), ``"failed"`` (ICE/DTLS failure)
+      ``peer_timeout_s``, or it closed its side), ``"failed"`` (ICE/DTLS failure),
+      ``"relay_failed"`` (relay-only and the TURN server gave no relay candidate)
       and finally ``"closed"`` (after :meth:`close`).  Each state is reported once.
 
     Counters for the UI and benchmarks: ``frames_received``, ``first_frame_at``
@@ -111,6 +150,7 @@ class BoothPeer:
         on_remote_audio_frame: Callable[[av.AudioFrame], None] | None = None,
         heartbeat_interval_s: float = HEARTBEAT_INTERVAL_S,
         peer_timeout_s: float = PEER_TIMEOUT_S,
+        ice_transport_policy: wire.IceTransportPolicy = "all",
     ) -> None:
         self.media = media
         self.on_remote_video_frame = on_remote_video_frame
@@ -119,12 +159,8 @@ class BoothPeer:
         self.on_state = on_state
         self.heartbeat_interval_s = heartbeat_interval_s
         self.peer_timeout_s = peer_timeout_s
-        # Never RTCPeerConnection() bare: its default configuration uses Google's
-        # STUN server.  An empty list means host candidates only.
-        self.configuration = RTCConfiguration(
-            iceServers=ice_servers_to_aiortc(ice_servers),
-            bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
-        )
+        self.ice_transport_policy = ice_transport_policy
+        self.configuration = rtc_configuration(ice_servers, ice_transport_policy)
         self.pc = RTCPeerConnection(self.configuration)
         self.pc.on("connectionstatechange", self._on_connection_state)
         self.pc.on("track", self._on_track)
@@ -172,6 +208,10 @@ class BoothPeer:
         # Gathers every candidate before returning (no trickle in aiortc).
         await self.pc.setLocalDescription(offer)
         local = self.pc.localDescription
+        if self.ice_transport_policy == "relay" and "relay" not in candidate_types(local.sdp):
+            logger.warning("relay-only call but the TURN server gave no relay candidate")
+            self._set_state("relay_failed")
+            raise RelayUnavailable("the TURN relay refused us or did not answer")
         return wire.SessionDescription(type="offer", sdp=local.sdp)
 
     async def accept_answer(self, desc: wire.SessionDescription) -> None:
@@ -186,6 +226,21 @@ class BoothPeer:
             logger.warning("refused agent answer: %s", exc)
             self._set_state("failed")
             raise PeerError(f"agent answer refused: {exc}") from exc
+        # aiortc 1.16 keeps, per bundled transport, the candidates of the answer's
+        # *last* m-section only, and Chromium writes them in the first one: add
+        # them all ourselves (aioice ignores an address it already has).  Without
+        # this the booth learns the browser's addresses only from its checks, as
+        # peer-reflexive, which a relay-only call never gets (no TURN permission).
+        # mDNS names are left out: resolving them would hold the answer up for
+        # seconds, and the browser's checks reveal those addresses anyway.
+        for line in desc.sdp.splitlines():
+            fields = line.split()  # a=candidate:<foundation> <component> <proto> <prio> <addr>
+            if len(fields) > 4 and fields[0].startswith("a=candidate:"):
+                if fields[4].endswith(".local"):
+                    continue
+                await self.add_remote_candidate(
+                    wire.IceCandidate(candidate=line, sdpMid=None, sdpMLineIndex=0)
+                )
 
     async def add_remote_candidate(self, candidate: wire.IceCandidate | None) -> None:
         """Add a trickled agent candidate (``None`` or an empty one: end of candidates).

@@ -41,6 +41,7 @@ END_MESSAGES = {
     "failed": "The call was interrupted.",
     "peer_lost": "The call was interrupted.",
     "agent_gone": "The call was interrupted.",
+    "relay_failed": "The video connection could not be made. Please try again later.",
 }
 """Extra line on the goodbye screen when the call did not end normally (msgids)."""
 

@@ -40,6 +40,7 @@ const END_TEXT = {
   link_lost: "Liaison perdue avec la borne : l'appel a été interrompu.",
   signaling_lost: "Connexion perdue avec le serveur : l'appel a été interrompu.",
   setup_failed: "La communication n'a pas pu être établie avec la borne.",
+  relay_failed: "Connexion impossible au relais vidéo : l'appel n'a pas pu être établi. Prévenez le support (serveur TURN).",
 };
 
 const $ = {
@@ -355,6 +356,7 @@ function startCall(info) {
   const call = new CallSession({
     callId: info.call_id,
     iceServers: info.ice_servers || [],
+    iceTransportPolicy: info.ice_transport_policy === 'relay' ? 'relay' : 'all',
     send: (msg) => signaling.send(msg),
     remoteVideo: $.remoteVideo,
     localVideo: $.localVideo,
@@ -371,6 +373,8 @@ function startCall(info) {
       hangup('link_lost');
     } else if (s === 'failed') {
       hangup('setup_failed');
+    } else if (s === 'relay_failed') {
+      hangup('relay_failed');
     }
   });
   call.addEventListener('channel', (e) => {
@@ -598,7 +602,7 @@ const hook = Object.freeze({
    *   framesPerSecond: number, bytesReceived: number, framesSent: number}>}
    */
   async stats() {
-    if (!model.call) return { framesDecoded: 0, frameWidth: 0, frameHeight: 0, framesPerSecond: 0, bytesReceived: 0, framesSent: 0 };
+    if (!model.call) return { framesDecoded: 0, frameWidth: 0, frameHeight: 0, framesPerSecond: 0, bytesReceived: 0, framesSent: 0, localCandidateType: '', remoteCandidateType: '' };
     return model.call.stats();
   },
 });

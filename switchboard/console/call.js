@@ -46,8 +46,10 @@ export function toRtcIceServers(servers) {
 
 /**
  * The agent's side of one call. Events (`CustomEvent`):
- *  - `state`    detail `{state: 'connecting'|'connected'|'link_lost'|'failed'}`
- *               ('failed': not connected within CALL_SETUP_TIMEOUT_MS)
+ *  - `state`    detail `{state: 'connecting'|'connected'|'link_lost'|'failed'|'relay_failed'}`
+ *               ('failed': not connected within CALL_SETUP_TIMEOUT_MS; 'relay_failed':
+ *               relay-only and the TURN server gave us no relay candidate, e.g. it
+ *               refused expired or wrong credentials — no answer is sent)
  *  - `channel`  detail `{open: boolean}` the data channel opened/closed
  *  - `chat`     detail `{id, text}` a chat line from the citizen
  *  - `media`    detail `{ok: boolean, error?: string}` own camera/microphone result
@@ -58,18 +60,21 @@ export class CallSession extends EventTarget {
    * @param {object} opts
    * @param {string} opts.callId
    * @param {Array<object>} opts.iceServers  exactly `call_assigned.ice_servers`
+   * @param {'all'|'relay'} [opts.iceTransportPolicy]  `call_assigned.ice_transport_policy`
    * @param {(msg: object) => boolean} opts.send  sends a signaling message
    * @param {HTMLVideoElement} opts.remoteVideo
    * @param {HTMLVideoElement} opts.localVideo
    */
-  constructor({ callId, iceServers, send, remoteVideo, localVideo }) {
+  constructor({ callId, iceServers, iceTransportPolicy = 'all', send, remoteVideo, localVideo }) {
     super();
     this.callId = callId;
     this.send = send;
     this.remoteVideo = remoteVideo;
     this.localVideo = localVideo;
+    this.relayOnly = iceTransportPolicy === 'relay';
     this.pc = new RTCPeerConnection({
       iceServers: toRtcIceServers(iceServers),
+      iceTransportPolicy: this.relayOnly ? 'relay' : 'all',
       bundlePolicy: 'max-bundle',
     });
     /** @type {RTCDataChannel|null} */
@@ -156,6 +161,13 @@ export class CallSession extends EventTarget {
     await this.waitIceGathering();
     if (this.closed) return;
     const local = this.pc.localDescription;
+    if (this.relayOnly && !/ typ relay( |$)/m.test(local.sdp)) {
+      // Relay-only without a relay candidate cannot connect: say so now rather
+      // than after CALL_SETUP_TIMEOUT_MS.
+      clearTimeout(this.setupTimer);
+      this.setState('relay_failed');
+      return;
+    }
     this.send({ type: 'answer', call_id: this.callId, description: { type: local.type, sdp: local.sdp } });
     this.answerSent = true;
   }
@@ -308,14 +320,24 @@ export class CallSession extends EventTarget {
 
   /**
    * Inbound video figures from `getStats()`, for the test hook and diagnostics.
+   * `localCandidateType`/`remoteCandidateType`: the selected candidate pair's
+   * ('host', 'srflx', 'prflx', 'relay'; '' before ICE connects).
    * @returns {Promise<{framesDecoded: number, frameWidth: number, frameHeight: number,
-   *   framesPerSecond: number, bytesReceived: number, framesSent: number}>}
+   *   framesPerSecond: number, bytesReceived: number, framesSent: number,
+   *   localCandidateType: string, remoteCandidateType: string}>}
    */
   async stats() {
-    const out = { framesDecoded: 0, frameWidth: 0, frameHeight: 0, framesPerSecond: 0, bytesReceived: 0, framesSent: 0 };
+    const out = { framesDecoded: 0, frameWidth: 0, frameHeight: 0, framesPerSecond: 0, bytesReceived: 0, framesSent: 0, localCandidateType: '', remoteCandidateType: '' };
     if (this.closed) return out;
     const report = await this.pc.getStats();
     report.forEach((s) => {
+      if (s.type === 'transport' && s.selectedCandidatePairId) {
+        const pair = report.get(s.selectedCandidatePairId);
+        const local = pair && report.get(pair.localCandidateId);
+        const remote = pair && report.get(pair.remoteCandidateId);
+        out.localCandidateType = (local && local.candidateType) || '';
+        out.remoteCandidateType = (remote && remote.candidateType) || '';
+      }
       if (s.type === 'inbound-rtp' && s.kind === 'video') {
         out.framesDecoded = s.framesDecoded || 0;
         out.frameWidth = s.frameWidth || 0;

@@ -198,6 +198,7 @@ async def test_peer_connection_uses_exactly_the_switchboards_ice_servers(
                 "iceServers": [
                     {"urls": ["turn:127.0.0.1:9"], "username": "u1", "credential": "c1"}
                 ],
+                "iceTransportPolicy": "all",
                 "bundlePolicy": "max-bundle",
             }
         ]

@@ -26,12 +26,13 @@ from kivy_harness import BoothHarness, harness_settings
 
 from kiosk.call.media import FakeMicrophone, MediaSources
 from kiosk.devices.sim.barcode_reader import BarcodeScannerSimulator
-from provisioning import service
+from provisioning import enrol_uri, fleet, service
 from provisioning.booth_client import IDENTITY_FILE, KEY_FILE, enrol
 from provisioning.bundle import sign_bundle
 from provisioning.keys import read_private_key
+from provisioning.layers import Scope
 from provisioning.models import ProvisionedBooth
-from provisioning.schema import BoothConfig, Branding
+from provisioning.schema import BoothConfig
 from provisioning.server import SIGNING_KEY_FILE
 from switchboard.db import Database
 
@@ -125,7 +126,14 @@ async def setup_by_barcode(ctx: dict[str, Any]) -> None:
             await booth.wait_text("This is not a set-up code. Show the set-up code's QR code.")
             await booth.frames(2)
             booth.screenshot("36_setup_bad_scan_en")
-            await scanner.scan(f"GUICHET-ENROL:{SITE}:{ctx['_code']}")
+            # The QR code of another server's admin console: this booth keeps its own.
+            await scanner.scan(enrol_uri.build("https://autre.example.fr", SITE, ctx["_code"]))
+            await booth.wait_text("This code is for another server than the one this booth")
+            assert not (Path(ctx["data_dir"]) / IDENTITY_FILE).exists()
+            await booth.frames(2)
+            booth.screenshot("37_setup_other_server_en")
+            # Its own server's QR code, as the admin console draws it.
+            await scanner.scan(enrol_uri.build(ctx["_server_url"], SITE, ctx["_code"]))
             await booth.wait_screen("welcome", timeout=SETUP_TIMEOUT_S)
             await booth.wait_for(lambda: booth.controller.link_state == "connected", timeout=15)
             assert (Path(ctx["data_dir"]) / IDENTITY_FILE).exists()
@@ -156,8 +164,9 @@ class QrCamera(VideoStreamTrack):  # type: ignore[misc]
 
 
 async def setup_by_camera_qr(ctx: dict[str, Any]) -> None:
-    """The technician shows the code's QR to the booth camera."""
-    text = f"GUICHET-ENROL:{SITE}:{ctx['_code']}"
+    """The technician shows the code's QR to the camera of a booth whose booth.toml names
+    no server nor site: both come from the QR code."""
+    text = enrol_uri.build(ctx["_server_url"], SITE, ctx["_code"])
     booth = BoothHarness(_settings(ctx))
     booth.app.controller.setup_media_factory = lambda: MediaSources(
         QrCamera(text), FakeMicrophone(), "QR test camera"
@@ -165,7 +174,8 @@ async def setup_by_camera_qr(ctx: dict[str, Any]) -> None:
     async with booth:
         await booth.wait_screen("welcome", timeout=SETUP_TIMEOUT_S)
         await booth.wait_for(lambda: booth.controller.link_state == "connected", timeout=15)
-        assert (Path(ctx["data_dir"]) / IDENTITY_FILE).exists()
+        identity = json.loads((Path(ctx["data_dir"]) / IDENTITY_FILE).read_text())
+        assert (identity["server_url"], identity["site"]) == (ctx["_server_url"], SITE)
         assert booth.controller.setup_qr is None  # the camera is released once enrolled
 
 
@@ -210,13 +220,18 @@ async def pushed_config_then_tampered(ctx: dict[str, Any]) -> None:
             assert booth.controller.settings.config_version == 1
             # Polls every 60 s by default: only config_available can bring it this fast.
             assert booth.controller.settings.config_poll_s == 60
-            config = _config_of(db, booth_id).model_copy(
-                update={
-                    "branding": Branding(name="Mairie de Florac", primary_colour="#18753c"),
-                    "heartbeat_interval_s": 5,
-                }
+            # As the admin console does it: a booth layer, signed at once and pushed by
+            # the server (it picks up changes made by another process on its next tick).
+            key = read_private_key(Path(ctx["_server_data_dir"]) / SIGNING_KEY_FILE)
+            values = {
+                "branding.name": "Mairie de Florac",
+                "branding.primary_colour": "#18753c",
+                "heartbeat_interval_s": 5,
+            }
+            admin = fleet.Actor("ada", "admin")
+            await asyncio.to_thread(
+                fleet.change_config, db, key, admin, Scope.BOOTH, booth_id, values
             )
-            await asyncio.to_thread(service.set_config, db, booth_id, config)
             await booth.wait_for(
                 lambda: booth.text_of("brand_label") == "Mairie de Florac",
                 timeout=15,

@@ -1,17 +1,16 @@
-"""A fleet booth's settings from its signed config, scanned codes, and the rule that a
-new config waits for the end of the citizen's session."""
+"""A fleet booth's settings from its signed config, its peripherals in the heartbeat,
+and the rule that a new config waits for the end of the citizen's session."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
-import pytest
-
 from kiosk import session as s
 from kiosk.config import BoothSettings
 from kiosk.controller import MSG_SETUP_INCOMPLETE, TICK_S, BoothController
-from kiosk.fleet import ScannedCode, is_enrolled, parse_scanned_code, settings_from_config
+from kiosk.devices.base import DeviceState, DeviceStatus
+from kiosk.fleet import is_enrolled, peripheral_states, settings_from_config
 from kiosk.technician import hash_pin
 from provisioning.schema import BoothConfig, Branding, IdleTimeouts, Peripheral, PeripheralRole
 
@@ -78,21 +77,21 @@ def test_local_devices_kept_when_the_config_names_none(tmp_path: Path) -> None:
     assert settings.brand_name == "France Services"
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("ABCD-EFGH-JKMN-PQRS", ScannedCode("ABCD-EFGH-JKMN-PQRS")),
-        ("abcdefghjkmnpqrs\r", ScannedCode("ABCDEFGHJKMNPQRS")),
-        ("GUICHET-ENROL:florac:ABCD-EFGH-JKMN-PQRS", ScannedCode("ABCD-EFGH-JKMN-PQRS", "florac")),
-        ("guichet-enrol:Florac:abcdefghjkmnpqrs", ScannedCode("ABCDEFGHJKMNPQRS", "florac")),
-        ("GUICHET-ENROL::ABCDEFGHJKMNPQRS", None),
-        ("3700123456789", None),
-        ("https://example.org/?a=1", None),
-        ("", None),
-    ],
-)
-def test_scanned_enrolment_codes(text: str, expected: ScannedCode | None) -> None:
-    assert parse_scanned_code(text) == expected
+def test_peripheral_states_as_the_heartbeat_reports_them() -> None:
+    statuses = [
+        DeviceStatus("receipt_printer", "escpos", DeviceState.READY),
+        DeviceStatus("a4_printer", "cups", DeviceState.BUSY),
+        DeviceStatus("card_reader", "serial_card", DeviceState.DEGRADED, "lecteur lent"),
+        DeviceStatus("barcode_reader", "serial_barcode", DeviceState.UNAVAILABLE, "débranché"),
+        DeviceStatus("scanner", "sane", DeviceState.UNKNOWN),
+    ]
+    assert [(p.role, p.state.value, p.reason) for p in peripheral_states(statuses)] == [
+        ("receipt_printer", "ok", ""),
+        ("a4_printer", "ok", ""),
+        ("card_reader", "degraded", "lecteur lent"),
+        ("barcode_reader", "unavailable", "débranché"),
+        ("scanner", "unavailable", "pas encore vérifié"),
+    ]
 
 
 def test_no_identity_until_key_and_identity_exist(tmp_path: Path) -> None:

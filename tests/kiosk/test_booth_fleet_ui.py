@@ -56,7 +56,8 @@ def test_setup_screen_code_from_barcode_reader(switchboard: RunningServer, tmp_p
 
 
 def test_setup_screen_code_from_camera_qr(switchboard: RunningServer, tmp_path: Path) -> None:
-    run_scenario("booth_fleet_scenarios:setup_by_camera_qr", _ctx(switchboard, tmp_path))
+    ctx = _ctx(switchboard, tmp_path, with_server_url=False)
+    run_scenario("booth_fleet_scenarios:setup_by_camera_qr", ctx)
 
 
 def test_pushed_config_applied_and_tampered_bundle_reported(

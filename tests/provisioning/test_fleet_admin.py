@@ -18,7 +18,7 @@ from fixtures.server import RunningServer, start_switchboard
 from sqlalchemy import text, update
 from sqlalchemy.exc import DatabaseError
 
-from provisioning import fleet, service
+from provisioning import enrol_uri, fleet, service
 from provisioning.booth_client import KEY_FILE, ProvisioningClient, SyncOutcome, enrol
 from provisioning.bundle import BundlePayload
 from provisioning.heartbeat import HeartbeatSender
@@ -365,7 +365,10 @@ def test_roles_technician_cannot_change_config_and_agents_cannot_reach_admin_api
     assert tom.post(f"{ADMIN}/booths/whatever/revoke").status_code == 403
     assert tom.get(f"{ADMIN}/fleet").status_code == 200
     code = tom.post(f"{ADMIN}/codes", json={"site": "roles"}).json()
-    assert code["qr_svg"].startswith("<svg") and code["code"] in code["qr_text"]
+    assert code["qr_svg"].startswith("<svg")
+    assert enrol_uri.parse(code["qr_text"]) == enrol_uri.EnrolTicket(
+        code["code"].replace("-", ""), "roles", server.base_url
+    )
     assert tom.get(f"{ADMIN}/me").json()["role"] == "technician"
 
     cookie = login_cookie(server, "alice")  # a real agent session
