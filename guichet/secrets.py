@@ -25,7 +25,7 @@ def check_private_file(path: Path, what: str) -> None:
     try:
         mode = path.stat().st_mode
     except FileNotFoundError as exc:
-        raise SecretFileError(f"{what} {path} does not exist") from exc
+        raise SecretFileError(f"{what} {path}: cannot read it: it does not exist") from exc
     except OSError as exc:
         raise SecretFileError(f"{what} {path}: cannot read it: {exc.strerror or exc}") from exc
     if not stat.S_ISREG(mode):

@@ -137,6 +137,7 @@ class ProvisioningClient:
         self.identity = BoothIdentity(**raw)
         self._key: Ed25519PrivateKey = read_private_key(self.store.dir / KEY_FILE)
         self._server_key = public_from_b64(self.identity.server_public_key)
+        self._ca_file = ca_file
         self._http = session or http_session(ca_file)
 
     def signed_headers(self, method: str, path: str, body: bytes = b"") -> dict[str, str]:
@@ -155,6 +156,7 @@ class ProvisioningClient:
             app_version,
             state,
             interval_s=interval_s,
+            session=http_session(self._ca_file),
         )  # its own HTTP session: it runs in another thread than the bundle fetches
 
     def report_rejection(self, version: int | None, code: str, reason: str) -> None:
