@@ -177,6 +177,11 @@ class ServerSettings(BaseModel):
                 problems.extend(_weak_tls_key(self.tls_keyfile))
             except SecretFileError as exc:
                 problems.append(str(exc))
+        if self.turn_secret_file is not None:
+            try:
+                self.turn_config()
+            except SettingsError as exc:
+                problems.append(str(exc).removeprefix("refusing to start: "))
         signing_key = self.data_dir / SIGNING_KEY_FILE
         if signing_key.exists():
             try:

@@ -203,10 +203,13 @@ def test_booth_refuses_plain_http_unless_demo_and_https_without_its_ca() -> None
 # ---------------------------------------------------------------- refusals to start
 
 
-def _refusal(tmp_path: Path, pki: Pki | None, *extra: str, host: str = "127.0.0.1") -> str:
+def _refusal(
+    tmp_path: Path, pki: Pki | None, *extra: str, host: str = "127.0.0.1", toml: str = ""
+) -> str:
     data_dir = tmp_path / "data"
     data_dir.mkdir(mode=0o700, exist_ok=True)
     config = server_toml(tmp_path, data_dir, free_port(), pki, host=host)
+    config.write_text(config.read_text(encoding="utf-8") + toml, encoding="utf-8")
     result = _guichet_server("--config", str(config), *extra)
     assert result.returncode == 2, result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
@@ -261,6 +264,20 @@ def test_server_refuses_a_demo_data_dir_in_production(tmp_path: Path) -> None:
     data_dir.mkdir(mode=0o700)
     (data_dir / "DEMO").write_text("made by guichet demo\n", encoding="utf-8")
     assert "made by `guichet demo`" in _refusal(tmp_path, pki)
+
+
+def test_server_refuses_a_turn_secret_others_can_read_without_printing_it(
+    tmp_path: Path,
+) -> None:
+    pki = make_pki(tmp_path / "pki")
+    secret = "turn-secret-never-printed-0123456789"
+    path = write_private(tmp_path / "turn-secret", secret.encode())
+    path.chmod(0o644)
+    toml = f"turn_urls = ['turn:127.0.0.1:3478']\nturn_secret_file = '{path}'\n"
+    reason = _refusal(tmp_path, pki, toml=toml)
+    assert "TURN secret file" in reason
+    assert "chmod 600" in reason
+    assert secret not in reason
 
 
 def test_demo_mode_refuses_a_public_address(tmp_path: Path) -> None:
