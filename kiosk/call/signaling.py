@@ -242,7 +242,7 @@ class SignalingClient:
             max_size=wire.MAX_MESSAGE_BYTES,
             additional_headers=self._headers() if self._headers is not None else None,
             # ws:// takes no TLS argument; wss:// without a context uses the default one.
-            ssl=self._ssl if self._ssl is not None or not self.ws_url.startswith("wss:") else True,
+            ssl=(self._ssl or True) if self.ws_url.startswith("wss:") else None,
         ) as ws:
             self._ws = ws
             try:
