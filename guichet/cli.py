@@ -158,7 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     server.add_argument("--port", type=int, help="port (default 8700)")
     server.add_argument("--catalogue", type=Path, help="services TOML file")
-    server.add_argument("--demo", action="store_true", help="demo mode (plain HTTP cookies)")
+    server.add_argument(
+        "--demo",
+        action="store_true",
+        help="demo mode: plain HTTP on 127.0.0.1 only (default: production, TLS required)",
+    )
     server.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     server.set_defaults(func=cmd_server)
 

@@ -48,6 +48,7 @@ from kiosk.devices.sim.cups_pdf import (
 )
 from kiosk.devices.sim.pcscd import PcscdError, PrivatePcscd, why_not_private_pcscd
 from kiosk.devices.sim.sane_test import TEST_DEVICE, sane_env, write_sane_config
+from switchboard.settings import DEMO_MARKER
 
 log = logging.getLogger(__name__)
 
@@ -297,6 +298,8 @@ def run(args: argparse.Namespace) -> int:
 
     data_dir: Path = args.data_dir
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # A production server refuses this folder: its password is printed, its keys are a trial's.
+    (data_dir / DEMO_MARKER).write_text("made by guichet demo\n", encoding="utf-8")
     services = ",".join(load_catalogue().ids)
     password = secrets.token_urlsafe(9)
     _guichet(
@@ -359,6 +362,7 @@ def run(args: argparse.Namespace) -> int:
                 str(token_file),
                 "--fake-media",
                 "--windowed",
+                "--demo",
             ]
             if not args.no_sim:
                 devices = start_devices(data_dir)

@@ -27,6 +27,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--fake-media", action="store_true", default=None, help="test pattern and tone"
     )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        default=None,
+        help="demo or test booth: plain http:// accepted (a real booth needs https:// and ca_file)",
+    )
     parser.add_argument("--windowed", action="store_true", help="a window, not full screen")
     parser.add_argument("--language", metavar="CODE", help="first language shown (fr)")
     parser.set_defaults(func=run)
@@ -40,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         token_file=args.token_file,
         data_dir=args.data_dir,
         fake_media=args.fake_media,
+        demo=args.demo,
         fullscreen=False if args.windowed else None,
         default_language=args.language,
     )

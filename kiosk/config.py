@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 import os
+import ssl
 import stat
 import tomllib
 from pathlib import Path
 from typing import Any
 
+import requests
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from guichet import tls
 from kiosk import session
 from kiosk.devices.config import DevicesConfig
 
@@ -84,6 +87,12 @@ class BoothSettings(BaseModel):
     """How often an enrolled booth asks for a newer config (besides ``config_available``)."""
     config_version: int | None = None
     """Version of the signed config these settings come from (None: booth.toml only)."""
+    ca_file: Path | None = None
+    """PEM file of the CA that signed the server's certificate: the booth's only trust
+    anchor for ``https://``/``wss://`` (never the system store)."""
+    demo: bool = False
+    """Demo or test booth: plain ``http://``/``ws://`` to the server is accepted.
+    Never on a real booth: without it the server must be ``https://`` with ``ca_file``."""
 
     @field_validator("server_url")
     @classmethod
@@ -114,6 +123,20 @@ class BoothSettings(BaseModel):
         """The booth signaling WebSocket URL derived from ``server_url``."""
         scheme, rest = self.server_url.split("://", 1)
         return ("wss" if scheme == "https" else "ws") + "://" + rest + "/ws/booth"
+
+    def check_server_url(self, url: str | None = None) -> None:
+        """Refuse ``url`` (default ``server_url``) unless HTTPS with ``ca_file``, or demo.
+
+        Raises :class:`guichet.tls.InsecureServerUrl`."""
+        tls.check_server_url(url or self.server_url, ca_file=self.ca_file, allow_plain=self.demo)
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """TLS context for ``wss://`` trusting only ``ca_file``; ``None`` without one."""
+        return tls.client_ssl_context(self.ca_file) if self.ca_file is not None else None
+
+    def http_session(self) -> requests.Session:
+        """A ``requests`` session trusting only ``ca_file``."""
+        return tls.http_session(self.ca_file)
 
     @property
     def timers(self) -> session.Timers:

@@ -26,6 +26,7 @@ import requests
 from pydantic import BaseModel, ValidationError
 
 from guichet import wire
+from guichet.tls import UNTRUSTED_CERTIFICATE, InsecureServerUrl, is_untrusted_certificate
 from kiosk import session as s
 from kiosk import technician as t
 from kiosk.call.booth_devices import BoothDeviceHandler
@@ -129,12 +130,16 @@ class CatalogueUnauthorized(Exception):
 
 
 def fetch_catalogue(
-    server_url: str, token: str, headers: Callable[[], dict[str, str]] | None = None
+    server_url: str,
+    token: str,
+    headers: Callable[[], dict[str, str]] | None = None,
+    session: requests.Session | None = None,
 ) -> wire.Catalogue:
     """GET the service catalogue (blocking: call it through ``asyncio.to_thread``).
 
-    ``headers`` (an enrolled booth's signed headers) replaces the bearer token."""
-    resp = requests.get(
+    ``headers`` (an enrolled booth's signed headers) replaces the bearer token;
+    ``session`` carries the booth's trust (its CA file)."""
+    resp = (session or requests.Session()).get(
         server_url + CATALOGUE_PATH,
         headers=headers() if headers is not None else {"Authorization": f"Bearer {token}"},
         timeout=HTTP_TIMEOUT_S,
@@ -165,7 +170,8 @@ class BoothController:
         self.services: list[wire.ServicePublic] | None = None
         """Last catalogue fetched (None until the first answer)."""
         self.problem: str = ""
-        """Why the booth is out of service: "" | "unreachable" | "unauthorized"."""
+        """Why the booth is out of service: "" | "unreachable" | "unauthorized" |
+        "certificate" (the server's certificate is not from the booth's CA)."""
         self.call_status: str = ""
         """Peer state during a call: "connecting", "connected", ..."""
         self.muted = False
@@ -198,6 +204,10 @@ class BoothController:
         self._catalogue_ok = False
         self._catalogue_failed = False
         self._catalogue_refused = False
+        self._http: requests.Session | None = None
+        self._untrusted_certificate = False
+        """The last catalogue request or socket met a certificate not from ``ca_file``."""
+        self._signaling_reason = ""
         self._frames_in_call = 0
         self._pending_ice: list[wire.IceServer] = []
         self._pending_policy: wire.IceTransportPolicy = "all"
@@ -316,6 +326,15 @@ class BoothController:
         await self._start_online()
 
     async def _start_online(self) -> None:
+        try:
+            self.settings.check_server_url()
+        except InsecureServerUrl as exc:
+            # A production booth never talks plain HTTP; the technician must fix booth.toml.
+            logger.error("refusing to connect: %s", exc)
+            self.problem = "unauthorized"
+            self.dispatch(s.ServerDown())
+            return
+        self._http = self.settings.http_session()
         signed: Callable[[], dict[str, str]] | None = None
         if self.fleet is not None:
             fleet = self.fleet
@@ -349,6 +368,7 @@ class BoothController:
             on_message=self._on_message,
             on_state=self._on_signaling_state,
             headers=headers,
+            ssl_context=self.settings.ssl_context(),
         )
 
     async def stop(self) -> None:
@@ -701,6 +721,7 @@ class BoothController:
 
     def _on_signaling_state(self, state: SignalingState, reason: str) -> None:
         self._signaling_state = state
+        self._signaling_reason = reason
         if state == "connected":
             # The catalogue may be in a long back-off: refresh it now.
             self._catalogue_kick.set()
@@ -717,7 +738,11 @@ class BoothController:
             else:
                 self._changed()
             return
-        if sig == "unauthorized" or self._catalogue_refused:
+        if self._untrusted_certificate or (
+            sig == "disconnected" and self._signaling_reason == UNTRUSTED_CERTIFICATE
+        ):
+            self.problem = "certificate"
+        elif sig == "unauthorized" or self._catalogue_refused:
             self.problem = "unauthorized"
         elif sig == "disconnected" or not self._catalogue_ok:
             self.problem = "unreachable"
@@ -916,7 +941,7 @@ class BoothController:
             self._catalogue_kick.clear()
             try:
                 catalogue = await asyncio.to_thread(
-                    fetch_catalogue, self.settings.server_url, self._token, signed
+                    fetch_catalogue, self.settings.server_url, self._token, signed, self._http
                 )
             except CatalogueUnauthorized as exc:
                 logger.error("%s", exc)
@@ -924,6 +949,11 @@ class BoothController:
                 self._catalogue_refused = True
                 wait = self.settings.retry_max_s
             except (requests.RequestException, ValidationError, ValueError) as exc:
+                self._untrusted_certificate = is_untrusted_certificate(exc)
+                if self._untrusted_certificate:
+                    logger.error(
+                        "%s (%s): %s", UNTRUSTED_CERTIFICATE, self.settings.server_url, exc
+                    )
                 logger.warning("catalogue unavailable: %s (retry in %.1f s)", exc, delay)
                 self._catalogue_ok = False
                 self._catalogue_failed = True
@@ -932,6 +962,7 @@ class BoothController:
             else:
                 self.services = self._shown_services(list(catalogue.services))
                 self._catalogue_ok = True
+                self._untrusted_certificate = False
                 self._catalogue_failed = self._catalogue_refused = False
                 delay = self.settings.retry_min_s
                 wait = self.settings.catalogue_refresh_s
@@ -1033,8 +1064,14 @@ class BoothController:
         except ProvisioningRefused as exc:
             logger.warning("enrolment refused: %s", exc)
             self.setup_error = SETUP_ERRORS.get(exc.code, MSG_SETUP_FAILED)
+        except InsecureServerUrl as exc:
+            logger.warning("enrolment refused here: %s", exc)
+            self.setup_error = MSG_SETUP_FAILED
         except requests.RequestException as exc:
-            logger.warning("enrolment: server %s unreachable: %s", url, exc)
+            if is_untrusted_certificate(exc):
+                logger.error("enrolment: %s (%s): %s", UNTRUSTED_CERTIFICATE, url, exc)
+            else:
+                logger.warning("enrolment: server %s unreachable: %s", url, exc)
             self.setup_error = MSG_SETUP_UNREACHABLE
         except Exception:
             logger.exception("enrolment failed")
@@ -1190,6 +1227,7 @@ class BoothController:
         if new.devices != old.devices:
             await self._stop_devices()
             await self._start_devices()
+        self._http = new.http_session()
         if new.server_url != old.server_url and self._signaling is not None:
             await self._signaling.stop()
             fleet = self.fleet

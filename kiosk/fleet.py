@@ -20,6 +20,7 @@ from typing import Any
 
 import requests
 
+from guichet.tls import InsecureServerUrl
 from kiosk.config import HTTP_TIMEOUT_S, BoothSettings
 from kiosk.devices.base import DeviceState, DeviceStatus
 from kiosk.devices.config import DevicesConfig
@@ -119,10 +120,11 @@ def settings_from_config(local: BoothSettings, config: BoothConfig) -> BoothSett
     return BoothSettings.model_validate(values)
 
 
-def switchboard_reachable(url: str) -> bool:
+def switchboard_reachable(url: str, session: requests.Session | None = None) -> bool:
     """Whether ``url`` answers its health probe (blocking)."""
+    http = session or requests.Session()
     try:
-        return requests.get(url + HEALTH_PATH, timeout=HTTP_TIMEOUT_S).status_code == 200
+        return http.get(url + HEALTH_PATH, timeout=HTTP_TIMEOUT_S).status_code == 200
     except requests.RequestException as exc:
         logger.warning("switchboard %s unreachable: %s", url, exc)
         return False
@@ -147,7 +149,7 @@ class BoothFleet:
     def client(self) -> ProvisioningClient:
         """The signed-request client (the booth must be enrolled)."""
         if self._client is None:
-            self._client = ProvisioningClient(self.data_dir)
+            self._client = ProvisioningClient(self.data_dir, ca_file=self.local.ca_file)
         return self._client
 
     @property
@@ -156,7 +158,8 @@ class BoothFleet:
 
     def enrol(self, server_url: str, site: str, code: str) -> BoothIdentity:
         """Spend the code: creates the key (0600) and pins the server's key."""
-        identity = enrol(server_url, site, code, self.data_dir)
+        self.local.check_server_url(server_url)
+        identity = enrol(server_url, site, code, self.data_dir, ca_file=self.local.ca_file)
         self._client = None
         return identity
 
@@ -192,7 +195,12 @@ class BoothFleet:
         """A new bundle is good when it makes settings, devices and a reachable switchboard."""
         settings = settings_from_config(self.local, payload.config)
         DevicesConfig.model_validate(settings.devices.model_dump())
-        return switchboard_reachable(settings.server_url)
+        try:
+            settings.check_server_url()
+        except InsecureServerUrl as exc:
+            logger.warning("config refused: %s", exc)
+            return False
+        return switchboard_reachable(settings.server_url, settings.http_session())
 
     def sync(self) -> SyncOutcome:
         """Fetch, verify and apply the server's bundle (raises on refusal, see booth_client)."""

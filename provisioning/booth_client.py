@@ -17,6 +17,7 @@ from pathlib import Path
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from guichet.tls import http_session
 from provisioning.booth_store import BoothStore, HealthCheck, atomic_write
 from provisioning.bundle import BundlePayload, BundleRejected, verify_bundle
 from provisioning.heartbeat import HeartbeatSender, StateProvider
@@ -88,15 +89,18 @@ def enrol(
     state_dir: Path,
     *,
     session: requests.Session | None = None,
+    ca_file: Path | None = None,
 ) -> BoothIdentity:
-    """Create this booth's key (if needed) and enrol it with a one-time code."""
+    """Create this booth's key (if needed) and enrol it with a one-time code.
+
+    Over HTTPS only the CA in ``ca_file`` is trusted (:func:`guichet.tls.http_session`)."""
     state = BoothStore(state_dir).dir
     if (state / IDENTITY_FILE).exists():
         raise AlreadyEnrolled(f"{state / IDENTITY_FILE} exists")
     # Reused if a previous attempt failed after creating it: the key is still unknown.
     key = load_or_create_private_key(state / KEY_FILE)
     body = EnrolRequest(site=site, code=code, public_key=public_b64(key.public_key()))
-    http = session or requests.Session()
+    http = session or http_session(ca_file)
     response = http.post(
         server_url.rstrip("/") + ENROL_PATH,
         data=body.model_dump_json(),
@@ -121,13 +125,20 @@ def enrol(
 class ProvisioningClient:
     """An enrolled booth talking to its server with signed requests."""
 
-    def __init__(self, state_dir: Path, *, session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        session: requests.Session | None = None,
+        ca_file: Path | None = None,
+    ) -> None:
         self.store = BoothStore(state_dir)
         raw = json.loads((self.store.dir / IDENTITY_FILE).read_text(encoding="utf-8"))
         self.identity = BoothIdentity(**raw)
         self._key: Ed25519PrivateKey = read_private_key(self.store.dir / KEY_FILE)
         self._server_key = public_from_b64(self.identity.server_public_key)
-        self._http = session or requests.Session()
+        self._ca_file = ca_file
+        self._http = session or http_session(ca_file)
 
     def signed_headers(self, method: str, path: str, body: bytes = b"") -> dict[str, str]:
         """Fresh signed headers for one request (also used for the WebSocket upgrade)."""
@@ -145,6 +156,7 @@ class ProvisioningClient:
             app_version,
             state,
             interval_s=interval_s,
+            session=http_session(self._ca_file),
         )  # its own HTTP session: it runs in another thread than the bundle fetches
 
     def report_rejection(self, version: int | None, code: str, reason: str) -> None:

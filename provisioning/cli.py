@@ -184,7 +184,7 @@ def cmd_enrol(args: argparse.Namespace) -> int:
     from provisioning.booth_client import AlreadyEnrolled, ProvisioningRefused, enrol
 
     try:
-        identity = enrol(args.server, args.site, args.code, args.state_dir)
+        identity = enrol(args.server, args.site, args.code, args.state_dir, ca_file=args.ca_file)
     except AlreadyEnrolled as exc:
         _err(f"guichet enrol: already enrolled ({exc}); wipe the folder first")
         return 1
@@ -192,7 +192,12 @@ def cmd_enrol(args: argparse.Namespace) -> int:
         _err(f"guichet enrol: refused: {exc.reason} ({exc.code})")
         return 1
     except OSError as exc:
-        _err(f"guichet enrol: cannot reach {args.server}: {exc}")
+        from guichet.tls import UNTRUSTED_CERTIFICATE, is_untrusted_certificate
+
+        if is_untrusted_certificate(exc):
+            _err(f"guichet enrol: {UNTRUSTED_CERTIFICATE} ({args.server}; --ca-file?)")
+        else:
+            _err(f"guichet enrol: cannot reach {args.server}: {exc}")
         return 1
     except ValueError as exc:  # an answer that is not the enrolment response
         _err(f"guichet enrol: unexpected answer from {args.server}: {exc}")
@@ -262,6 +267,9 @@ def add_parser(sub: Any) -> None:
     booth.add_argument("--server", required=True, help="central server URL (https://...)")
     booth.add_argument("--site", required=True)
     booth.add_argument("--code", required=True, help="the code the admin gave")
+    booth.add_argument(
+        "--ca-file", type=Path, help="PEM of the CA that signed the server's certificate"
+    )
     booth.add_argument(
         "--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="booth key and config folder"
     )

@@ -34,11 +34,12 @@ from provisioning.messages import (
 )
 from provisioning.models import ensure_tables
 from provisioning.schema import BoothConfig
+from switchboard import settings
 from switchboard.db import Database
 
 log = logging.getLogger(__name__)
 
-SIGNING_KEY_FILE = "provisioning-signing.key"
+SIGNING_KEY_FILE = settings.SIGNING_KEY_FILE
 PREFIX = "/api/v1/provisioning"
 
 

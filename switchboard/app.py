@@ -46,6 +46,8 @@ OUTBOX_LIMIT = 1000
 CLOSE_TOO_SLOW = 1013
 CLOSE_REVOKED = 4403
 """A key-authenticated booth that has been revoked (it must not reconnect)."""
+HSTS_MAX_AGE_S = 365 * 24 * 3600
+"""Browsers keep to HTTPS for a year once they have seen the server."""
 FLEET_WATCH_INTERVAL_S = 2.0
 """How often connected enrolled booths are checked for revocation (even by another process)."""
 
@@ -143,12 +145,16 @@ def _security_headers(settings: ServerSettings) -> dict[str, str]:
         "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
         f"form-action 'self'; frame-ancestors {ancestors}"
     )
-    return {
+    headers = {
         "Content-Security-Policy": csp,
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
         "Cross-Origin-Opener-Policy": "same-origin",
     }
+    if not settings.demo:
+        # Production is HTTPS only (settings refuse to start without TLS).
+        headers["Strict-Transport-Security"] = f"max-age={HSTS_MAX_AGE_S}"
+    return headers
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
@@ -204,6 +210,11 @@ def create_app(settings: ServerSettings) -> FastAPI:
         task = asyncio.create_task(refresh())
         watcher = asyncio.create_task(watch_revoked())
         rollouts = asyncio.create_task(app.state.fleet_admin.run_timer(ROLLOUT_TICK_S))
+        if settings.demo:
+            log.warning(
+                "DEMO MODE: plain HTTP on %s, cookies without Secure; never for real citizens",
+                settings.host,
+            )
         log.info(
             "switchboard ready: %d services from %s%s",
             len(catalogue.services),

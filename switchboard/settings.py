@@ -24,6 +24,14 @@ DEFAULT_TURN_TTL_S = 600
 allocation made in time alive after the credential expires)."""
 
 
+SIGNING_KEY_FILE = "provisioning-signing.key"
+"""The bundle-signing key in ``data_dir`` (written by :mod:`provisioning.server`)."""
+DEMO_MARKER = "DEMO"
+"""File ``guichet demo`` leaves in its data directory: production refuses that folder."""
+MIN_RSA_BITS = 2048
+MIN_EC_BITS = 256
+
+
 class SettingsError(ValueError):
     """Settings that cannot be used (unreadable file, bad value, insecure outside demo)."""
 
@@ -151,9 +159,56 @@ class ServerSettings(BaseModel):
                 )
         return refusals, warnings
 
+    def production_problems(self) -> list[str]:
+        """What keeps these settings from running in production (TLS, secret files)."""
+        from guichet.secrets import SecretFileError, check_private_file
+
+        problems: list[str] = []
+        if self.tls_certfile is None or self.tls_keyfile is None:
+            problems.append(
+                "production needs TLS: set tls_certfile and tls_keyfile"
+                " (or use --demo on 127.0.0.1 to try it out)"
+            )
+        else:
+            if not self.tls_certfile.is_file():
+                problems.append(f"TLS certificate {self.tls_certfile} does not exist")
+            try:
+                check_private_file(self.tls_keyfile, "TLS key file")
+                problems.extend(_weak_tls_key(self.tls_keyfile))
+            except SecretFileError as exc:
+                problems.append(str(exc))
+        if self.turn_secret_file is not None:
+            try:
+                self.turn_config()
+            except SettingsError as exc:
+                problems.append(str(exc).removeprefix("refusing to start: "))
+        signing_key = self.data_dir / SIGNING_KEY_FILE
+        if signing_key.exists():
+            try:
+                check_private_file(signing_key, "provisioning signing key")
+            except SecretFileError as exc:
+                problems.append(str(exc))
+        if (self.data_dir / DEMO_MARKER).exists():
+            # Its agent password was printed on a screen and its keys were made for a trial.
+            problems.append(
+                f"data directory {self.data_dir} was made by `guichet demo`;"
+                " production needs its own data directory"
+            )
+        return problems
+
     def check_secure(self) -> None:
-        """Log warnings; raise :class:`SettingsError` on refusals unless in demo mode."""
+        """Log warnings; raise :class:`SettingsError` on refusals unless in demo mode.
+
+        Demo mode is refused on any address but loopback; outside demo mode
+        :meth:`production_problems` are refusals too."""
+        if self.demo and not self.is_loopback:
+            raise SettingsError(
+                "refusing to start: demo mode (plain HTTP) listens on 127.0.0.1 only,"
+                f" not {self.host}"
+            )
         refusals, warnings = self.security_problems()
+        if not self.demo:
+            refusals += self.production_problems()
         for text in warnings:
             log.warning("insecure setting: %s", text)
         if refusals and not self.demo:
@@ -180,3 +235,19 @@ def load_settings(path: Path | None = None, **overrides: Any) -> ServerSettings:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "settings"
         raise SettingsError(f"{path or 'settings'}: {where}: {first['msg']}") from exc
+
+
+def _weak_tls_key(path: Path) -> list[str]:
+    """A refusal if the TLS private key is too short (its content is never logged)."""
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        key = load_pem_private_key(path.read_bytes(), password=None)
+    except (ValueError, TypeError, OSError):
+        return [f"TLS key file {path} is not an unencrypted PEM private key"]
+    if isinstance(key, rsa.RSAPrivateKey) and key.key_size < MIN_RSA_BITS:
+        return [f"TLS key {path} is RSA {key.key_size} bits; at least {MIN_RSA_BITS} needed"]
+    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size < MIN_EC_BITS:
+        return [f"TLS key {path} is EC {key.curve.key_size} bits; at least {MIN_EC_BITS} needed"]
+    return []

@@ -15,10 +15,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from guichet import secrets
 from guichet.wire import IceServer
 
 MIN_SECRET_BYTES = 16
@@ -64,21 +64,8 @@ def read_secret_file(path: Path) -> bytes:
     Refused unless the file is readable by its owner only: anyone who reads the
     secret can mint TURN credentials.
     """
+    # One helper for every secret file of the server (0600, length, demo values).
     try:
-        mode = path.stat().st_mode
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise TurnSecretError(
-                f"TURN secret file {path} is readable or writable by others"
-                f" (mode {stat.S_IMODE(mode):o}); chmod 600 it"
-            )
-        secret = path.read_bytes().strip()
-    except OSError as exc:
-        raise TurnSecretError(
-            f"TURN secret file {path}: cannot read it: {exc.strerror or exc}"
-        ) from exc
-    if len(secret) < MIN_SECRET_BYTES:
-        raise TurnSecretError(
-            f"TURN secret file {path} holds fewer than {MIN_SECRET_BYTES} bytes;"
-            " generate one with: openssl rand -hex 32"
-        )
-    return secret
+        return secrets.read_secret_file(path, min_bytes=MIN_SECRET_BYTES, what="TURN secret file")
+    except secrets.SecretFileError as exc:
+        raise TurnSecretError(str(exc)) from exc

@@ -18,6 +18,7 @@ import contextlib
 import inspect
 import logging
 import random
+import ssl
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
@@ -26,6 +27,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from guichet import wire
+from guichet.tls import UNTRUSTED_CERTIFICATE, is_untrusted_certificate
 
 logger = logging.getLogger(__name__)
 
@@ -100,8 +102,11 @@ class SignalingClient:
         on_message: MessageCallback | None = None,
         on_state: StateCallback | None = None,
         headers: HeadersFactory | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.ws_url = ws_url
+        self._ssl = ssl_context
+        """For ``wss://``: trusts only the booth's CA (:func:`guichet.tls.client_ssl_context`)."""
         self._headers = headers
         self._hello = wire.BoothHello(token=token, app_version=app_version)
         self.reconnect_min_s = reconnect_min_s
@@ -207,6 +212,9 @@ class SignalingClient:
                 reason = _close_reason(exc)
             except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
                 reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                if is_untrusted_certificate(exc):
+                    logger.error("%s (%s): %s", UNTRUSTED_CERTIFICATE, self.ws_url, exc)
+                    reason = UNTRUSTED_CERTIFICATE
             finally:
                 self._ws = None
             if self._stopping:
@@ -233,6 +241,8 @@ class SignalingClient:
             close_timeout=CLOSE_TIMEOUT_S,
             max_size=wire.MAX_MESSAGE_BYTES,
             additional_headers=self._headers() if self._headers is not None else None,
+            # ws:// takes no TLS argument; wss:// without a context uses the default one.
+            ssl=(self._ssl or True) if self.ws_url.startswith("wss:") else None,
         ) as ws:
             self._ws = ws
             try:

@@ -35,6 +35,7 @@ def start_booth(
             str(token),
             "--fake-media",
             "--windowed",
+            "--demo",
         ],
         cwd=REPO,
         env=kivy_env(env),

@@ -118,6 +118,7 @@ def harness_settings(ctx: dict[str, Any], **overrides: Any) -> Any:
     values: dict[str, Any] = {
         "fullscreen": False,
         "fake_media": True,
+        "demo": True,  # plain http:// to the test server
         "width": 1280,
         "height": 800,
         "screenshot_dir": str(SCREENSHOTS),

@@ -36,6 +36,7 @@ def settings_for(server: RunningServer, **kw: Any) -> BoothSettings:
         "server_url": server.base_url,
         "token": server.booth_tokens["booth-1"],
         "fake_media": True,
+        "demo": True,  # plain http:// to the test server
         "retry_min_s": 0.1,
         "retry_max_s": 0.5,
         "goodbye_s": 0.5,

@@ -28,7 +28,7 @@ def test_config_failing_its_health_check_is_rolled_back_and_reported(
         booth_id = enrol(switchboard.base_url, SITE, code, state).booth_id
 
         async def scenario() -> None:
-            settings = BoothSettings(data_dir=state, site=SITE, fullscreen=False)
+            settings = BoothSettings(data_dir=state, site=SITE, fullscreen=False, demo=True)
             controller = BoothController(settings)
             await controller._sync_config()
             assert controller.pending_settings is not None

@@ -89,6 +89,7 @@ def test_heartbeats_show_the_booth_online_then_degraded_and_bring_a_waiting_conf
                 site=SITE,
                 fullscreen=False,
                 fake_media=True,
+                demo=True,  # plain http:// to the test server
                 devices={"barcode_reader": {"path": path}},
             )
             booth_fleet = CountingFleet(local)

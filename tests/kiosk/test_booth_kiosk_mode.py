@@ -76,6 +76,7 @@ def test_kiosk_window_fills_screen_ignores_escape_f1_alt_f4_but_stops_on_sigterm
             "booth",
             "--server",
             f"http://127.0.0.1:{free_port()}",
+            "--demo",
             "--token-file",
             str(token),
         ],

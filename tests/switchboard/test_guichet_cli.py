@@ -67,7 +67,14 @@ def test_server_refuses_a_broken_catalogue(tmp_path: Path) -> None:
     bad = tmp_path / "services.toml"
     bad.write_text("[[service]]\nid = 'caf'\n", encoding="utf-8")
     result = guichet(
-        "server", "--catalogue", str(bad), "--data-dir", str(tmp_path / "var"), "--port", "0"
+        "server",
+        "--demo",
+        "--catalogue",
+        str(bad),
+        "--data-dir",
+        str(tmp_path / "var"),
+        "--port",
+        "0",
     )
     assert result.returncode == 2
     assert "service[0] (caf).name" in result.stderr

@@ -122,7 +122,7 @@ def test_the_secret_is_never_logged(tmp_path: Path, caplog: pytest.LogCaptureFix
     data = tmp_path / "var"
     data.mkdir(mode=0o700)
     caplog.set_level(logging.DEBUG)
-    settings = load_settings(path, data_dir=data)
+    settings = load_settings(path, data_dir=data, demo=True)  # production would need TLS too
     settings.check_secure()
     create_app(settings)
     hub = Hub(CATALOGUE, [], turn=settings.turn_config(), ice_transport_policy="relay")

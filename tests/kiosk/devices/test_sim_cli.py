@@ -349,6 +349,9 @@ async def test_demo_prints_reads_a_card_and_stops_everything_on_sigterm(tmp_path
                 assert proc.poll() is None, "".join(lines)
                 await asyncio.sleep(0.2)
         banner = "".join(lines)
+        assert "DEMO MODE" in banner
+        # A production server refuses this folder (its password was just printed).
+        assert (tmp_path / "demo" / "DEMO").exists()
         children = psutil.Process(proc.pid).children(recursive=True)
         names = {child.name() for child in children}
         assert {"cupsd", "pcscd"} <= names, names
