@@ -792,7 +792,7 @@ class BoothController:
                 self.toggle_mute()
             speaker = None
             if self.settings.speaker:
-                speaker = Speaker(self.settings.speaker)
+                speaker = Speaker(self.settings.speaker, volume=self.settings.volume)
                 speaker.start()
             self._speaker = speaker
             peer = BoothPeer(
