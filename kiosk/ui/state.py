@@ -36,6 +36,8 @@ class BoothState(EventDispatcher):  # type: ignore[misc]  # kivy has no type inf
     services = ListProperty([])
     """Dicts: id, name, description, hours, open, waiting (texts in the current language)."""
     services_loaded = BooleanProperty(False)
+    reopens = ListProperty([])
+    """Closed booth: ``[weekday, hour, minute]`` of the next opening, [] if none."""
     notice = StringProperty("")
     idle_warning = BooleanProperty(False)
     service_name = StringProperty("")
@@ -123,6 +125,8 @@ class BoothState(EventDispatcher):  # type: ignore[misc]  # kivy has no type inf
             self.languages = list(settings.languages)
         self.brand_name = settings.brand_name
         self.brand_primary = hex_rgba(settings.brand_primary)
+        if list(c.reopens) != list(self.reopens):
+            self.reopens = list(c.reopens)
         code = c.setup_code
         self.setup_code = " ".join(code[i : i + 4] for i in range(0, len(code), 4))
         self.setup_busy = c.setup_busy
