@@ -28,6 +28,7 @@ from pydantic import BaseModel, ValidationError
 from guichet import wire
 from kiosk import session as s
 from kiosk import technician as t
+from kiosk.branding import load_logo
 from kiosk.call.booth_devices import BoothDeviceHandler
 from kiosk.call.device_channel import DeviceChannel
 from kiosk.call.media import MediaSources, MediaUnavailable, make_media
@@ -164,6 +165,8 @@ class BoothController:
         self.translator = translator or Translator(settings.default_language)
         self.clock = clock
         self.wall_clock = wall_clock
+        self.brand_logo = load_logo(settings.brand_logo_png)
+        """The operator's logo (checked PNG bytes) or None: the header shows the flag."""
         """Real time, for the booth's opening hours (tests pass a fixed one)."""
         self.closed = False
         """Outside the booth's opening hours: the welcome screen says closed."""
@@ -1217,6 +1220,8 @@ class BoothController:
         self.machine.timers = new.timers
         self.machine.default_language = new.default_language
         self._pin_gate = t.PinGate(new.technician_pin_hash)
+        if new.brand_logo_png != old.brand_logo_png:
+            self.brand_logo = load_logo(new.brand_logo_png)
         logging.getLogger().setLevel(new.log_level.upper())
         logger.info("running config version %s", new.config_version)
         if new.devices != old.devices:

@@ -105,6 +105,7 @@ def settings_from_config(local: BoothSettings, config: BoothConfig) -> BoothSett
         brand_name=config.branding.name,
         brand_primary=config.branding.primary_colour,
         brand_accent=config.branding.accent_colour,
+        brand_logo_png=config.branding.logo_png,
         idle_warning_s=config.idle.warning_s,
         waiting_idle_warning_s=config.idle.waiting_warning_s,
         idle_reset_s=config.idle.reset_s,

@@ -6,6 +6,8 @@ server rather than a setting silently ignored on a booth months later.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import itertools
 import re
 from enum import StrEnum
@@ -24,6 +26,8 @@ USB_ID_RE = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{4}$")
 CLOCK_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 MAX_RANGES_PER_DAY = 4
+LOGO_MAX_BYTES = 64 * 1024
+LOGO_B64_MAX = (LOGO_MAX_BYTES + 2) // 3 * 4
 PIN_HASH_RE = re.compile(r"^scrypt\$[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,2}$")
 
 
@@ -55,6 +59,23 @@ class Branding(_Strict):
     name: Annotated[str, Field(min_length=1, max_length=80)] = "France Services"
     primary_colour: Colour = "#000091"
     accent_colour: Colour = "#e1000f"
+    logo_png: Annotated[str, Field(max_length=LOGO_B64_MAX)] | None = None
+    """The operator's logo, base64 PNG, at most 64 KiB decoded (header, top left)."""
+
+    @field_validator("logo_png")
+    @classmethod
+    def _logo(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            data = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("logo_png must be base64") from exc
+        if len(data) > LOGO_MAX_BYTES:
+            raise ValueError(f"logo_png is {len(data)} bytes once decoded (max {LOGO_MAX_BYTES})")
+        if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+            raise ValueError("logo_png is not a PNG")
+        return value
 
 
 class IdleTimeouts(_Strict):

@@ -46,3 +46,21 @@ async def closed_then_open_then_session_finishes(ctx: dict[str, object]) -> None
         await booth.tap("back_button")
         await booth.wait_screen("closed")
         await booth.wait_text("Elle ouvre à nouveau mercredi à 9 h 00.")
+
+
+async def logo_in_header(ctx: dict[str, object]) -> None:
+    """The configured logo replaces the flag; an invalid one leaves the flag."""
+    logo, bad = str(ctx.pop("_logo")), str(ctx.pop("_bad_logo"))
+    settings = harness_settings(booth_settings_ctx(ctx), brand_logo_png=logo)
+    async with BoothHarness(settings) as booth:
+        await booth.wait_screen("welcome")
+        await booth.wait_for(lambda: booth.app.state.brand_logo is not None, what="logo")
+        await booth.frames(3)
+        image = booth.find("brand_logo")
+        assert image.width > 0 and image.opacity == 1
+        assert booth.find("default_flag").width == 0
+        booth.screenshot("32_welcome_logo")
+        await booth.controller.apply_settings(settings.model_copy(update={"brand_logo_png": bad}))
+        await booth.wait_for(lambda: booth.app.state.brand_logo is None, what="flag back")
+        await booth.frames(3)
+        assert booth.find("default_flag").width > 0
