@@ -127,6 +127,7 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
 
         from kiosk.ui.call import CallScreen
         from kiosk.ui.choose_service import ChooseServiceScreen
+        from kiosk.ui.closed import ClosedScreen
         from kiosk.ui.consent import ConsentModal
         from kiosk.ui.goodbye import GoodbyeScreen
         from kiosk.ui.idle_warning import IdleWarning
@@ -148,6 +149,7 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
             CallScreen(),
             GoodbyeScreen(),
             OutOfServiceScreen(),
+            ClosedScreen(),
             TechnicianScreen(),
             SetupScreen(),
         ):

@@ -81,7 +81,13 @@ class BoothSettings(BaseModel):
     brand_name: str = "Visio-guichet"
     brand_primary: str = Field(default="#000091", pattern=r"^#[0-9a-fA-F]{6}$")
     brand_accent: str = Field(default="#e1000f", pattern=r"^#[0-9a-fA-F]{6}$")
+    brand_logo_png: str | None = None
+    """The operator's logo (base64 PNG), checked by ``kiosk/branding.py`` before use."""
     volume: int = Field(default=80, ge=0, le=100)
+    opening_hours: dict[str, list[tuple[str, str]]] | None = None
+    """The booth's own weekly hours, ``{"mon": [("09:00", "12:00")], ...}`` (a day left
+    out is closed); None: always open. Outside them the welcome screen says closed."""
+    timezone: str = "Europe/Paris"
     log_level: str = Field(default="info", pattern=r"^(debug|info|warning|error)$")
     config_poll_s: float = Field(default=300.0, gt=0)
     """How often an enrolled booth asks for a newer config (besides ``config_available``)."""

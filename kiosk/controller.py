@@ -29,6 +29,7 @@ from guichet import wire
 from guichet.tls import UNTRUSTED_CERTIFICATE, InsecureServerUrl, is_untrusted_certificate
 from kiosk import session as s
 from kiosk import technician as t
+from kiosk.branding import load_logo
 from kiosk.call.booth_devices import BoothDeviceHandler
 from kiosk.call.device_channel import DeviceChannel
 from kiosk.call.media import MediaSources, MediaUnavailable, make_media
@@ -42,6 +43,7 @@ from kiosk.devices.manager import DeviceManager
 from kiosk.devices.receipt_printer import Receipt
 from kiosk.fleet import BoothFleet, peripheral_states
 from kiosk.i18n import Translator
+from kiosk.opening_hours import BoothHours, reopening
 from provisioning import enrol_uri
 from provisioning.booth_client import ProvisioningRefused, SyncOutcome
 from provisioning.booth_store import ApplyFailed
@@ -52,6 +54,8 @@ from provisioning.messages import HeartbeatAck, PeripheralState
 logger = logging.getLogger(__name__)
 
 TICK_S = 0.25
+HOURS_CHECK_S = 60
+"""The opening hours are re-evaluated every minute."""
 """How often the idle and goodbye timers are checked."""
 CATALOGUE_PATH = "/api/v1/catalogue"
 
@@ -159,11 +163,20 @@ class BoothController:
         *,
         translator: Translator | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         fleet: BoothFleet | None = None,
     ) -> None:
         self.settings = settings
         self.translator = translator or Translator(settings.default_language)
         self.clock = clock
+        self.wall_clock = wall_clock
+        self.brand_logo = load_logo(settings.brand_logo_png)
+        """The operator's logo (checked PNG bytes) or None: the header shows the flag."""
+        """Real time, for the booth's opening hours (tests pass a fixed one)."""
+        self.closed = False
+        """Outside the booth's opening hours: the welcome screen says closed."""
+        self.reopens: list[int] = []
+        """``[weekday, hour, minute]`` (local) of the next opening while closed."""
         self.machine = s.SessionMachine(
             timers=settings.timers, default_language=settings.default_language
         )
@@ -277,6 +290,9 @@ class BoothController:
             return "setup"
         if self.technician_open and self.machine.state in (s.State.WELCOME, s.State.OUT_OF_SERVICE):
             return "technician"
+        if self.closed and self.machine.state is s.State.WELCOME:
+            # Only instead of welcome: a citizen's session in progress finishes.
+            return "closed"
         return SCREEN_NAMES[self.machine.state]
 
     @property
@@ -317,6 +333,7 @@ class BoothController:
         A fleet booth without an identity shows the setup screen instead and goes
         on once the technician has enrolled it (:meth:`submit_enrolment`)."""
         self._stopped = False
+        self.update_opening()
         await self._start_devices()
         if self.setup_needed:
             logger.info("this booth is not enrolled: setup screen")
@@ -353,6 +370,7 @@ class BoothController:
         self._loops = [
             asyncio.create_task(self._catalogue_loop(), name="catalogue"),
             asyncio.create_task(self._tick_loop(), name="session-tick"),
+            asyncio.create_task(self._hours_loop(), name="opening-hours"),
         ]
         if self.fleet is not None:
             self._loops.append(asyncio.create_task(self._config_loop(), name="config"))
@@ -817,7 +835,7 @@ class BoothController:
                 self.toggle_mute()
             speaker = None
             if self.settings.speaker:
-                speaker = Speaker(self.settings.speaker)
+                speaker = Speaker(self.settings.speaker, volume=self.settings.volume)
                 speaker.start()
             self._speaker = speaker
             peer = BoothPeer(
@@ -930,6 +948,23 @@ class BoothController:
             self.dispatch(s.Tick())
             if self.pending_settings is not None and self._between_sessions():
                 await self.apply_settings(self.pending_settings)
+
+    def update_opening(self) -> None:
+        """Re-read the opening hours at the current wall-clock time."""
+        hours = BoothHours.from_settings(self.settings.opening_hours, self.settings.timezone)
+        now = self.wall_clock()
+        closed = not hours.is_open(now)
+        reopens = reopening(hours.next_opening(now)) if closed else []
+        if (closed, reopens) != (self.closed, self.reopens):
+            logger.info("booth %s", "closed (opening hours)" if closed else "open")
+            self.closed, self.reopens = closed, reopens
+            self._changed()
+
+    async def _hours_loop(self) -> None:
+        while True:
+            self.update_opening()
+            # Wake just after the next minute starts (ranges are whole minutes).
+            await asyncio.sleep(HOURS_CHECK_S - self.wall_clock().second + 0.5)
 
     async def _catalogue_loop(self) -> None:
         delay = self.settings.retry_min_s
@@ -1222,6 +1257,8 @@ class BoothController:
         self.machine.timers = new.timers
         self.machine.default_language = new.default_language
         self._pin_gate = t.PinGate(new.technician_pin_hash)
+        if new.brand_logo_png != old.brand_logo_png:
+            self.brand_logo = load_logo(new.brand_logo_png)
         logging.getLogger().setLevel(new.log_level.upper())
         logger.info("running config version %s", new.config_version)
         if new.devices != old.devices:
@@ -1244,6 +1281,7 @@ class BoothController:
                 self.heartbeat.interval_s = new.config_poll_s
                 self._heartbeat_kick.set()
         self._catalogue_kick.set()
+        self.update_opening()
         self._changed()
 
     def _set_revoked(self) -> None:

@@ -106,11 +106,21 @@ def settings_from_config(local: BoothSettings, config: BoothConfig) -> BoothSett
         brand_name=config.branding.name,
         brand_primary=config.branding.primary_colour,
         brand_accent=config.branding.accent_colour,
+        brand_logo_png=config.branding.logo_png,
         idle_warning_s=config.idle.warning_s,
         waiting_idle_warning_s=config.idle.waiting_warning_s,
         idle_reset_s=config.idle.reset_s,
         goodbye_s=config.idle.goodbye_s,
         volume=config.volume,
+        opening_hours=(
+            None
+            if config.opening_hours is None
+            else {
+                day: [(r.start, r.end) for r in ranges]
+                for day, ranges in config.opening_hours.items()
+            }
+        ),
+        timezone=config.timezone,
         devices=devices_from_config(config, local.devices).model_dump(),
         technician_pin_hash=config.technician_pin_hash,
         log_level=config.log_level.value,

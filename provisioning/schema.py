@@ -6,9 +6,13 @@ server rather than a setting silently ignored on a booth months later.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import itertools
 import re
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -19,6 +23,11 @@ LanguageCode = Annotated[
 ServiceId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Colour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")]
 USB_ID_RE = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{4}$")
+CLOCK_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+MAX_RANGES_PER_DAY = 4
+LOGO_MAX_BYTES = 64 * 1024
+LOGO_B64_MAX = (LOGO_MAX_BYTES + 2) // 3 * 4
 PIN_HASH_RE = re.compile(r"^scrypt\$[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,2}$")
 
 
@@ -50,6 +59,23 @@ class Branding(_Strict):
     name: Annotated[str, Field(min_length=1, max_length=80)] = "France Services"
     primary_colour: Colour = "#000091"
     accent_colour: Colour = "#e1000f"
+    logo_png: Annotated[str, Field(max_length=LOGO_B64_MAX)] | None = None
+    """The operator's logo, base64 PNG, at most 64 KiB decoded (header, top left)."""
+
+    @field_validator("logo_png")
+    @classmethod
+    def _logo(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            data = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("logo_png must be base64") from exc
+        if len(data) > LOGO_MAX_BYTES:
+            raise ValueError(f"logo_png is {len(data)} bytes once decoded (max {LOGO_MAX_BYTES})")
+        if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+            raise ValueError("logo_png is not a PNG")
+        return value
 
 
 class IdleTimeouts(_Strict):
@@ -84,6 +110,29 @@ class Peripheral(_Strict):
         return self
 
 
+class OpeningRange(_Strict):
+    """The booth is open from ``start`` to ``end`` (``HH:MM``, end excluded, ``24:00`` max)."""
+
+    start: str
+    end: str
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        if not CLOCK_RE.match(value):
+            raise ValueError("a time must be HH:MM (00:00 to 24:00)")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OpeningRange:
+        if self.start >= self.end:
+            raise ValueError(f"start {self.start} must be before end {self.end}")
+        return self
+
+
+DayRanges = Annotated[list[OpeningRange], Field(max_length=MAX_RANGES_PER_DAY)]
+
+
 def _url(value: str, schemes: tuple[str, ...], what: str) -> str:
     if not value.startswith(schemes) or any(c.isspace() for c in value) or len(value) > 300:
         raise ValueError(f"{what} must start with {' or '.join(schemes)} (no spaces)")
@@ -108,6 +157,9 @@ class BoothConfig(_Strict):
     peripherals: dict[PeripheralRole, Peripheral] = Field(default_factory=dict)
     technician_pin_hash: str | None = None
     log_level: LogLevel = LogLevel.INFO
+    opening_hours: dict[Weekday, DayRanges] | None = None
+    """Weekly ranges per weekday (a day left out is closed); None: always open."""
+    timezone: Annotated[str, Field(min_length=1, max_length=64)] = "Europe/Paris"
     heartbeat_interval_s: Annotated[float, Field(ge=5, le=3600)] = 60
 
     @field_validator("switchboard_url")
@@ -120,6 +172,27 @@ class BoothConfig(_Strict):
     def _turn(cls, value: list[str]) -> list[str]:
         # Only TURN servers the operator runs: a public STUN would leak the booth's address.
         return [_url(v, ("turn:", "turns:"), "a TURN URL") for v in value]
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _hours(
+        cls, value: dict[Weekday, list[OpeningRange]] | None
+    ) -> dict[Weekday, list[OpeningRange]] | None:
+        for day, ranges in (value or {}).items():
+            ordered = sorted(ranges, key=lambda r: r.start)
+            for before, after in itertools.pairwise(ordered):
+                if after.start < before.end:
+                    raise ValueError(f"overlapping opening hours on {day}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
 
     @field_validator("technician_pin_hash")
     @classmethod

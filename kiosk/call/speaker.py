@@ -17,8 +17,10 @@ import queue
 import threading
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
+import numpy as np
 
 logger = logging.getLogger(__name__)
 
@@ -39,11 +41,41 @@ def _use_system_alsa_config() -> None:
         os.environ.setdefault("ALSA_CONFIG_PATH", str(SYSTEM_ALSA_CONF))
 
 
-class Speaker:
-    """Audio output on an ALSA device (``default``, ``hw:0``, ``plughw:1,0``...)."""
+def scale_volume(frame: av.AudioFrame, volume: int) -> av.AudioFrame:
+    """The same sound at ``volume`` percent (0 silence, 100 unchanged), linear gain.
 
-    def __init__(self, device: str = "default") -> None:
+    Integer samples are scaled in a wider type and clipped back, so no sample
+    overflows; float samples are simply multiplied. Pure: ``frame`` is not changed.
+    """
+    volume = max(0, min(100, volume))
+    if volume == 100:
+        return frame
+    samples: Any = frame.to_ndarray()
+    scaled: Any
+    if np.issubdtype(samples.dtype, np.integer):
+        info = np.iinfo(samples.dtype)
+        wide = samples.astype(np.int64) * volume // 100
+        scaled = np.clip(wide, info.min, info.max).astype(samples.dtype)
+    else:
+        scaled = (samples * (volume / 100)).astype(samples.dtype)
+    out = av.AudioFrame.from_ndarray(scaled, format=frame.format.name, layout=frame.layout.name)
+    out.sample_rate = frame.sample_rate
+    out.pts = frame.pts
+    if frame.time_base is not None:
+        out.time_base = frame.time_base
+    return out
+
+
+class Speaker:
+    """Audio output on an ALSA device (``default``, ``hw:0``, ``plughw:1,0``...).
+
+    ``volume`` (0-100, the booth's signed configuration) scales the agent's voice;
+    it is fixed for the call, so a new configuration takes effect on the next call.
+    """
+
+    def __init__(self, device: str = "default", volume: int = 100) -> None:
         self.device = device
+        self.volume = max(0, min(100, volume))
         self.frames_played = 0
         self.frames_dropped = 0
         self.error: str | None = None
@@ -107,7 +139,8 @@ class Speaker:
                     continue
                 if frame is None:
                     break
-                for out in resampler.resample(frame):
+                for resampled in resampler.resample(frame):
+                    out = scale_volume(resampled, self.volume)
                     out.pts = pts
                     out.time_base = Fraction(1, SAMPLE_RATE)
                     pts += out.samples

@@ -7,6 +7,7 @@ frame, and keeps the controller free of Kivy.
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from kivy.clock import Clock
@@ -15,6 +16,7 @@ from kivy.properties import (
     BooleanProperty,
     ListProperty,
     NumericProperty,
+    ObjectProperty,
     StringProperty,
 )
 
@@ -24,6 +26,15 @@ from kiosk.controller import BoothController
 def hex_rgba(colour: str) -> list[float]:
     """``#rrggbb`` as Kivy's rgba floats."""
     return [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)] + [1.0]
+
+
+def logo_texture(png: bytes | None) -> Any:
+    """A Kivy texture from checked PNG bytes (None: none)."""
+    if png is None:
+        return None
+    from kivy.core.image import Image as CoreImage
+
+    return CoreImage(io.BytesIO(png), ext="png").texture
 
 
 class BoothState(EventDispatcher):  # type: ignore[misc]  # kivy has no type information
@@ -36,6 +47,10 @@ class BoothState(EventDispatcher):  # type: ignore[misc]  # kivy has no type inf
     services = ListProperty([])
     """Dicts: id, name, description, hours, open, waiting (texts in the current language)."""
     services_loaded = BooleanProperty(False)
+    reopens = ListProperty([])
+    brand_logo = ObjectProperty(None, allownone=True)
+    """Texture of the operator's logo, None: the header shows the flag."""
+    """Closed booth: ``[weekday, hour, minute]`` of the next opening, [] if none."""
     notice = StringProperty("")
     idle_warning = BooleanProperty(False)
     service_name = StringProperty("")
@@ -71,9 +86,17 @@ class BoothState(EventDispatcher):  # type: ignore[misc]  # kivy has no type inf
     def __init__(self, controller: BoothController, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.controller = controller
+        self._logo_bytes: bytes | None = None
+        self._gl_ready = False
+        """Textures only once the window exists (the first frame): earlier crashes GL."""
         self.languages = list(controller.settings.languages)
         self._trigger = Clock.create_trigger(self.refresh, 0)
         controller.add_listener(self._trigger)
+        self.refresh()
+        Clock.schedule_once(self._first_frame, 0)
+
+    def _first_frame(self, *_: Any) -> None:
+        self._gl_ready = True
         self.refresh()
 
     def refresh(self, *_: Any) -> None:
@@ -123,6 +146,11 @@ class BoothState(EventDispatcher):  # type: ignore[misc]  # kivy has no type inf
             self.languages = list(settings.languages)
         self.brand_name = settings.brand_name
         self.brand_primary = hex_rgba(settings.brand_primary)
+        if self._gl_ready and c.brand_logo is not self._logo_bytes:
+            self._logo_bytes = c.brand_logo
+            self.brand_logo = logo_texture(c.brand_logo)
+        if list(c.reopens) != list(self.reopens):
+            self.reopens = list(c.reopens)
         code = c.setup_code
         self.setup_code = " ".join(code[i : i + 4] for i in range(0, len(code), 4))
         self.setup_busy = c.setup_busy

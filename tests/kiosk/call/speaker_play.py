@@ -18,7 +18,7 @@ from kiosk.call.speaker import Speaker
 
 async def main(device: str, frames: int) -> None:
     mic = FakeMicrophone(frequency_hz=int(sys.argv[3]) if len(sys.argv) > 3 else 440)
-    speaker = Speaker(device)
+    speaker = Speaker(device, volume=int(sys.argv[4]) if len(sys.argv) > 4 else 100)
     speaker.start()
     for _ in range(frames):
         speaker.push(await mic.recv())  # type: ignore[arg-type]

@@ -17,7 +17,9 @@ FRAME_SAMPLES = 960  # 20 ms at 48 kHz
 PLAYER = Path(__file__).with_name("speaker_play.py")
 
 
-def _play(home: Path, device: str, frames: int, hz: int = 440) -> dict[str, object]:
+def _play(
+    home: Path, device: str, frames: int, hz: int = 440, volume: int = 100
+) -> dict[str, object]:
     env = {**os.environ, "HOME": str(home), "PYTHONPATH": str(REPO)}
     env.pop("ALSA_CONFIG_PATH", None)
     result = subprocess.run(
@@ -27,6 +29,7 @@ def _play(home: Path, device: str, frames: int, hz: int = 440) -> dict[str, obje
             device,
             str(frames),
             str(hz),
+            str(volume),
         ],
         env=env,
         capture_output=True,
@@ -59,3 +62,25 @@ def test_missing_speaker_is_reported_and_the_call_goes_on(tmp_path: Path) -> Non
     result = _play(tmp_path, "no_such_speaker", frames=10)
     assert result["played"] == 0
     assert isinstance(result["error"], str) and "no_such_speaker" in result["error"]
+
+
+def _capture(tmp_path: Path, volume: int) -> np.ndarray:
+    home = tmp_path / f"v{volume}"
+    home.mkdir()
+    capture = home / "played.raw"
+    (home / ".asoundrc").write_text(
+        'pcm.booth_speaker {\n  type file\n  slave.pcm "null"\n'
+        f'  file "{capture}"\n  format "raw"\n}}\n'
+    )
+    result = _play(home, "booth_speaker", frames=20, volume=volume)
+    assert result["error"] is None and result["played"] == 20
+    return np.frombuffer(capture.read_bytes(), dtype=np.int16).reshape(-1, 2)
+
+
+def test_the_configured_volume_scales_what_the_loudspeaker_plays(tmp_path: Path) -> None:
+    full, half, mute = (_capture(tmp_path, v) for v in (100, 50, 0))
+    assert len(full) == len(half) == len(mute) == 20 * FRAME_SAMPLES
+    loud = np.abs(full.astype(np.int32)).max()
+    assert loud > 1000
+    assert abs(np.abs(half.astype(np.int32)).max() / loud - 0.5) < 0.02
+    assert not mute.any()
