@@ -9,22 +9,12 @@ under the wrapper in a subprocess and fails (never skips) if umockdev is missing
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from umockdev_support import UNDER_UMOCKDEV, run_module_under_umockdev
 
 from kiosk.devices.config import DevicesConfig, Role
 from kiosk.devices.hotplug import HotplugRule, match_role, rules_from_config
-
-UNDER_UMOCKDEV = "libumockdev-preload" in os.environ.get("LD_PRELOAD", "")
-"""umockdev-wrapper preloads its library; UMOCKDEV_DIR only appears with a testbed."""
-CHILD_FLAG = "GUICHET_UMOCKDEV_CHILD"
-"""Set in the wrapped run, so a wrapper that did not preload fails instead of recursing."""
-WRAPPER_TIMEOUT_S = 120
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_hotplug_rules_and_matching_are_pure() -> None:
@@ -44,24 +34,7 @@ if not UNDER_UMOCKDEV:
 
     def test_hotplug_suite_under_umockdev() -> None:
         """Run this module's umockdev tests under umockdev-wrapper."""
-        assert CHILD_FLAG not in os.environ, "umockdev-wrapper did not preload libumockdev"
-        wrapper = shutil.which("umockdev-wrapper")
-        assert wrapper is not None, (
-            "umockdev-wrapper not found: apt-get install umockdev gir1.2-umockdev-1.0 "
-            "(and pip install 'PyGObject<3.51' pyudev)"
-        )
-        result = subprocess.run(
-            [wrapper, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__],
-            cwd=ROOT,
-            env={**os.environ, CHILD_FLAG: "1"},
-            capture_output=True,
-            text=True,
-            timeout=WRAPPER_TIMEOUT_S,
-            check=False,
-        )
-        output = result.stdout + result.stderr
-        assert result.returncode == 0, output
-        assert " passed" in output and "skipped" not in output, output
+        run_module_under_umockdev(__file__)
 
 else:
     import asyncio
