@@ -16,7 +16,7 @@ without that library, so they see the real machine. Needs root (cupsd, pcscd).
 
 from __future__ import annotations
 
-from umockdev_support import UNDER_UMOCKDEV, run_module_under_umockdev
+from umockdev_support import UNDER_UMOCKDEV, new_testbed, run_module_under_umockdev
 
 if not UNDER_UMOCKDEV:
 
@@ -50,17 +50,6 @@ else:
     )
     from kiosk.devices.sim.pcscd import PrivatePcscd, why_not_private_pcscd
     from kiosk.devices.sim.virtual_card import VirtualCard
-
-    try:
-        import gi
-
-        gi.require_version("UMockdev", "1.0")
-        from gi.repository import UMockdev
-    except (ImportError, ValueError) as exc:  # pragma: no cover - environment problem
-        raise RuntimeError(
-            "umockdev's GObject bindings are missing: apt-get install gir1.2-umockdev-1.0 "
-            "and pip install 'PyGObject<3.51'"
-        ) from exc
 
     WAIT_S = 10.0
     SCANNER_USB = ("04a9", "1909")
@@ -121,7 +110,7 @@ exec sleep 60
 
     @pytest.fixture
     def testbed() -> Iterator[Any]:
-        tb = UMockdev.Testbed.new()
+        tb = new_testbed()
         yield tb
         tb.clear()
         # Dispose of it now, not during the next test (it would unset UMOCKDEV_DIR).

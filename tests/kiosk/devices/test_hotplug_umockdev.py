@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from umockdev_support import UNDER_UMOCKDEV, run_module_under_umockdev
+from umockdev_support import UNDER_UMOCKDEV, new_testbed, run_module_under_umockdev
 
 from kiosk.devices.config import DevicesConfig, Role
 from kiosk.devices.hotplug import HotplugRule, match_role, rules_from_config
@@ -54,17 +54,6 @@ else:
     )
     from kiosk.devices.hotplug import HotplugEvent, HotplugWatcher
     from kiosk.devices.manager import DeviceManager
-
-    try:
-        import gi
-
-        gi.require_version("UMockdev", "1.0")
-        from gi.repository import UMockdev
-    except (ImportError, ValueError) as exc:  # pragma: no cover - environment problem
-        raise RuntimeError(
-            "umockdev's GObject bindings are missing: apt-get install gir1.2-umockdev-1.0 "
-            "and pip install 'PyGObject<3.51'"
-        ) from exc
 
     WAIT_S = 5.0
     SCANNER_SYSFS = "/devices/pci0000:00/0000:00:14.0/usb1/1-2/1-2:1.0/tty/ttyACM0"
@@ -127,7 +116,7 @@ else:
 
     @pytest.fixture
     def testbed() -> Iterator[Any]:
-        tb = UMockdev.Testbed.new()
+        tb = new_testbed()
         yield tb
         tb.clear()
 

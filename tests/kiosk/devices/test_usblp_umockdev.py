@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 from pydantic import ValidationError
-from umockdev_support import UNDER_UMOCKDEV, run_module_under_umockdev
+from umockdev_support import UNDER_UMOCKDEV, new_testbed, run_module_under_umockdev
 
 from kiosk.devices import transport
 from kiosk.devices.config import DevicesConfig, Role
@@ -159,17 +159,6 @@ else:
     from kiosk.devices.receipt_printer import Receipt
     from kiosk.devices.sim.escpos_printer import PrinterState, SimulatedEscPosPrinter
 
-    try:
-        import gi
-
-        gi.require_version("UMockdev", "1.0")
-        from gi.repository import UMockdev
-    except (ImportError, ValueError) as exc:  # pragma: no cover - environment problem
-        raise RuntimeError(
-            "umockdev's GObject bindings are missing: apt-get install gir1.2-umockdev-1.0 "
-            "and pip install 'PyGObject<3.51'"
-        ) from exc
-
     LP_SYSFS = "/devices/pci0000:00/0000:00:14.0/usb1/1-4/1-4:1.0/usbmisc/lp0"
     LP_DESCRIPTION = (
         f"P: {LP_SYSFS}\nN: usb/lp0\nE: DEVNAME=/dev/usb/lp0\nE: SUBSYSTEM=usbmisc\n"
@@ -216,7 +205,7 @@ else:
 
     @pytest.fixture
     def testbed() -> Iterator[Any]:
-        tb = UMockdev.Testbed.new()
+        tb = new_testbed()
         assert tb.add_from_string(LP_DESCRIPTION)
         holder = hold_open()
         yield tb

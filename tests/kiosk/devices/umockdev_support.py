@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 UNDER_UMOCKDEV = "libumockdev-preload" in os.environ.get("LD_PRELOAD", "")
 """umockdev-wrapper preloads its library; UMOCKDEV_DIR only appears with a testbed."""
@@ -49,3 +50,19 @@ def without_umockdev(env: dict[str, str]) -> dict[str, str]:
     clean.pop("LD_PRELOAD", None)
     clean.pop("UMOCKDEV_DIR", None)
     return clean
+
+
+def new_testbed() -> Any:
+    """A fresh ``UMockdev.Testbed`` (only in a run under the wrapper); a plain error
+    naming the packages when umockdev's GObject bindings are missing."""
+    try:
+        import gi
+
+        gi.require_version("UMockdev", "1.0")
+        from gi.repository import UMockdev
+    except (ImportError, ValueError) as exc:  # pragma: no cover - environment problem
+        raise RuntimeError(
+            "umockdev's GObject bindings are missing: apt-get install gir1.2-umockdev-1.0 "
+            "and pip install 'PyGObject<3.51'"
+        ) from exc
+    return UMockdev.Testbed.new()
