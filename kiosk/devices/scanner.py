@@ -151,6 +151,11 @@ class Scanner:
         self._on_status = on_status
         self._status = DeviceStatus(role=role, kind=KIND, state=DeviceState.UNKNOWN)
         self._busy = asyncio.Lock()
+        """Held for a whole scan job: a second job is refused at once."""
+        self._device = asyncio.Lock()
+        """Held while a thread has the SANE device open (probe or scan). SANE
+        backends refuse a second open of the same device with DEVICE_BUSY, so a
+        scan waits for a running probe instead of failing on it."""
         self._scanning: Any = None
         """The SANE handle of the scan in progress, so a cancelled job can stop it."""
         self._stop_scan = threading.Event()
@@ -302,10 +307,11 @@ class Scanner:
 
     async def probe(self) -> DeviceStatus:
         """Check the scanner is there and can be opened; report and return the status."""
-        if self._busy.locked():
+        if self._busy.locked() or self._device.locked():
             return self._status
         try:
-            details = await asyncio.to_thread(self._probe_blocking)
+            async with self._device:
+                details = await asyncio.to_thread(self._probe_blocking)
         except DeviceError as exc:
             self._fail(exc)
         except Exception as exc:
@@ -354,9 +360,19 @@ class Scanner:
 
             self._report(DeviceState.BUSY, details={"device": self.device_name or "(auto)"})
             self._stop_scan.clear()
-            work = asyncio.ensure_future(
-                asyncio.to_thread(self._scan_blocking, from_thread, settings)
-            )
+            # A probe that opened the device just before this job ends within a
+            # probe's time; the scan then opens it.
+            await self._device.acquire()
+
+            def scan_then_release() -> ScanResult:
+                # Released by the thread itself: a cancelled job's thread may
+                # still hold the device for a moment after the job failed.
+                try:
+                    return self._scan_blocking(from_thread, settings)
+                finally:
+                    loop.call_soon_threadsafe(self._device.release)
+
+            work = loop.run_in_executor(None, scan_then_release)
             try:
                 # If the awaiting task is cancelled, sane_cancel stops the thread's
                 # read (see below); whatever it read is dropped.

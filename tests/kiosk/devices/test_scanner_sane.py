@@ -12,6 +12,8 @@ import asyncio
 import io
 import os
 import shutil
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -204,6 +206,36 @@ async def test_a_second_scan_while_busy_is_refused_not_queued() -> None:
         await scanner.scan()
     assert caught.value.code == "busy"
     assert (await first).height > 0
+
+
+async def test_a_scan_asked_while_a_probe_has_the_device_open_waits_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SANE refuses a second open of a device (DEVICE_BUSY); the job waits for the probe.
+
+    This race made CI fail once: on a loaded machine the manager's first probe
+    still had test:0 open when the agent's scan opened it. A probe's open/close
+    lasts ~150 µs here, so the probe is slowed down to hold the real device
+    open for 300 ms, as a loaded machine would.
+    """
+    scanner = Scanner("test:0", resolution_dpi=25, on_status=lambda _s: None)
+    opened = threading.Event()
+    real_open = scanner._open
+
+    def slow_probe() -> dict[str, str]:
+        dev = real_open("test:0")
+        opened.set()
+        time.sleep(0.3)
+        dev.close()
+        return {"device": "test:0"}
+
+    monkeypatch.setattr(scanner, "_probe_blocking", slow_probe)
+    probe = asyncio.create_task(scanner.probe())
+    assert await asyncio.to_thread(opened.wait, 5)
+    page = await scanner.scan()
+    await probe
+    assert page.width == expected_pixels(A4_WIDTH_MM, 25)
+    assert scanner.status.state is DeviceState.READY
 
 
 async def test_a_faulty_progress_callback_does_not_break_the_scan() -> None:
