@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from provisioning import audit_trail, enrol_uri, fleet, qr, service
 from provisioning.layers import ConfigInvalid, FieldError, Scope
 from provisioning.messages import BundleRejectionPublic, SiteId
-from switchboard import auth
+from switchboard import auth, webhooks
 from switchboard.auth import STAFF_COOKIE, SessionStore, StaffInfo, StaffRole
 from switchboard.db import Database
 
@@ -188,6 +188,20 @@ class AuditRow(_Model):
     before: Any
     after: Any
     hash: str
+
+
+class WebhookDeliveryRow(_Model):
+    """One event sent (or being sent) to an integrator's webhook; no body."""
+
+    id: str
+    target: str
+    event: str
+    status: str
+    attempts: int
+    last_error: str
+    created_at: float
+    next_attempt_at: float
+    delivered_at: float | None
 
 
 def _invalid(exc: ConfigInvalid) -> HTTPException:
@@ -525,6 +539,15 @@ def install(app: FastAPI, admin: FleetAdmin) -> None:
             media_type="application/x-ndjson",
             headers={"Content-Disposition": 'attachment; filename="guichet-audit.jsonl"'},
         )
+
+    @router.get("/webhooks")
+    async def get_webhooks(
+        staff: Admin, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    ) -> list[WebhookDeliveryRow]:
+        """The last webhook deliveries, newest first: delivered, pending (with the
+        last error and when the next try is due) or given up."""
+        rows = await run(webhooks.recent_deliveries, db, limit)
+        return [WebhookDeliveryRow.model_validate(r) for r in rows]
 
     def _push(issued: dict[str, int]) -> list[str]:
         return sorted(admin.push(issued))

@@ -30,6 +30,7 @@ from switchboard.catalogue import load_catalogue
 from switchboard.db import Database
 from switchboard.hub import CLOSE_UNAUTHORIZED, CallCheck, CallEvent, Hub
 from switchboard.settings import ServerSettings
+from switchboard.webhooks import WebhookSender, event_from_call
 
 log = logging.getLogger(__name__)
 
@@ -160,15 +161,20 @@ def _security_headers(settings: ServerSettings) -> dict[str, str]:
 def create_app(settings: ServerSettings) -> FastAPI:
     """The switchboard application for these settings (opens the database now)."""
     turn = settings.turn_config()  # first: a refused secret file must leave nothing open
+    webhook_targets = settings.webhook_targets()
     catalogue = load_catalogue(settings.catalogue)
     db = Database(settings.resolved_database_url)
     sessions = SessionStore(settings.session_ttl_s)
     audit_writer = AuditWriter(db)
+    webhooks = WebhookSender(db, webhook_targets)
 
     def audit_call(event: CallEvent) -> None:
         written = audit_writer.submit(audit.from_call_event(event))
         # Failures are logged by the writer; this only marks the error as seen.
         written.add_done_callback(lambda f: f.cancelled() or f.exception())
+        hook = event_from_call(event.action, event.details, event.agent, event.call_id)
+        if hook is not None:
+            webhooks.publish(*hook)
 
     hub = Hub(
         catalogue,
@@ -207,6 +213,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
                 hub.publish()
 
         audit_writer.start()
+        webhooks.start()
         task = asyncio.create_task(refresh())
         watcher = asyncio.create_task(watch_revoked())
         rollouts = asyncio.create_task(app.state.fleet_admin.run_timer(ROLLOUT_TICK_S))
@@ -228,6 +235,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
             watcher.cancel()
             rollouts.cancel()
             await audit_writer.stop()
+            await webhooks.stop()
             db.close()
 
     app = FastAPI(

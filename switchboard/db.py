@@ -1,4 +1,4 @@
-"""SQLAlchemy models (Agent, StaffAccount, BoothCredential) and the database handle."""
+"""SQLAlchemy models (accounts, booth credentials, webhook deliveries) and the database handle."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, String, create_engine, event
+from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, String, Text, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -48,6 +48,29 @@ class BoothCredential(Base):
         DateTime(timezone=True), default=lambda: datetime.now(UTC)
     )
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class WebhookDelivery(Base):
+    """One event to send to one webhook target, kept until delivered or given up.
+
+    Stored before the first try, so a switchboard restart loses no event."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    """Same on every retry (``Guichet-Delivery`` header): receivers drop duplicates."""
+    target: Mapped[str] = mapped_column(String(64), index=True)
+    event: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    """The JSON sent, fixed at creation (its signature is made at each try)."""
+    created_at: Mapped[float] = mapped_column(Float)
+    """Unix seconds (as are the other times of this table)."""
+    status: Mapped[str] = mapped_column(String(12), index=True, default="pending")
+    """``pending``, ``delivered`` or ``failed`` (given up after the last try)."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[float] = mapped_column(Float, index=True)
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+    delivered_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class Database:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from guichet.wire import IceServer
 from switchboard.turn import TurnConfig, TurnSecretError, read_secret_file
+from switchboard.webhooks import MIN_SECRET_BYTES, ReadyTarget, WebhookTarget
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,16 @@ class ServerSettings(BaseModel):
     frame_ancestors: list[str] = Field(default_factory=lambda: ["'self'"])
     """Origins allowed to embed the console in an iframe (CSP ``frame-ancestors``)."""
     log_level: str = "info"
+    webhooks: list[WebhookTarget] = Field(default_factory=list)
+    """``[[webhooks]]`` tables: the integrator's receivers of call events (signed)."""
+
+    @field_validator("webhooks")
+    @classmethod
+    def _webhook_names(cls, value: list[WebhookTarget]) -> list[WebhookTarget]:
+        names = [t.name for t in value]
+        if len(set(names)) != len(names):
+            raise ValueError("two webhooks have the same name")
+        return value
 
     @field_validator("ice_servers")
     @classmethod
@@ -109,6 +120,27 @@ class ServerSettings(BaseModel):
         except TurnSecretError as exc:
             raise SettingsError(f"refusing to start: {exc}") from exc
         return TurnConfig(urls=tuple(self.turn_urls), secret=secret, ttl_s=self.turn_ttl_s)
+
+    def webhook_targets(self) -> list[ReadyTarget]:
+        """The webhook targets with their secrets read now.
+
+        Raises :class:`SettingsError` when a secret file is unusable, demo mode or
+        not: the secret proves to the receiver that events come from us."""
+        from guichet.secrets import SecretFileError
+        from guichet.secrets import read_secret_file as read_private
+
+        ready: list[ReadyTarget] = []
+        for target in self.webhooks:
+            try:
+                secret = read_private(
+                    target.secret_file,
+                    min_bytes=MIN_SECRET_BYTES,
+                    what=f"webhook {target.name} secret file",
+                )
+            except SecretFileError as exc:
+                raise SettingsError(f"refusing to start: {exc}") from exc
+            ready.append(ReadyTarget(target, secret))
+        return ready
 
     @property
     def resolved_database_url(self) -> str:
@@ -182,6 +214,12 @@ class ServerSettings(BaseModel):
                 self.turn_config()
             except SettingsError as exc:
                 problems.append(str(exc).removeprefix("refusing to start: "))
+        for target in self.webhooks:
+            if not target.url.startswith("https://"):
+                problems.append(
+                    f"webhook {target.name}: production sends events over https only,"
+                    f" not {target.url}"
+                )
         signing_key = self.data_dir / SIGNING_KEY_FILE
         if signing_key.exists():
             try:
