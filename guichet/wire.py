@@ -143,6 +143,18 @@ class Hangup(_Msg):
     reason: Annotated[str, Field(max_length=200)] = "hangup"
 
 
+class Survey(_Msg):
+    """Booth -> server: the citizen's rating of a call that just ended (optional, once).
+
+    Three faces, 1 (unhappy) to 3 (happy), and maybe one reason from a fixed
+    list: no free text, so nothing personal is kept."""
+
+    type: Literal["survey"] = "survey"
+    call_id: Id
+    rating: Annotated[int, Field(ge=1, le=3)]
+    reason: Literal["wait", "technical", "unclear", "other"] | None = None
+
+
 class CallEndReason(StrEnum):
     BOOTH_HANGUP = "booth_hangup"
     AGENT_HANGUP = "agent_hangup"
@@ -238,7 +250,7 @@ class ConfigAvailable(_Msg):
 
 
 BoothToServer = Annotated[
-    BoothHello | JoinQueue | LeaveQueue | Offer | Ice | Hangup | Ping,
+    BoothHello | JoinQueue | LeaveQueue | Offer | Ice | Hangup | Ping | Survey,
     Field(discriminator="type"),
 ]
 ServerToBooth = Annotated[
@@ -745,7 +757,7 @@ def _parse(kind: str, raw: str | bytes) -> Any:
 
 def parse_from_booth(
     raw: str | bytes,
-) -> BoothHello | JoinQueue | LeaveQueue | Offer | Ice | Hangup | Ping:
+) -> BoothHello | JoinQueue | LeaveQueue | Offer | Ice | Hangup | Ping | Survey:
     """Parse a message a booth sent to the server; raises :class:`WireError`."""
     return _parse("booth", raw)  # type: ignore[no-any-return]
 

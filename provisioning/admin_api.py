@@ -8,10 +8,11 @@ revoke booths and read the audit log. Every action is audited.
 
 # No `from __future__ import annotations`: FastAPI must see the closures in Depends().
 import asyncio
+import csv
 import io
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -22,9 +23,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from provisioning import audit_trail, enrol_uri, fleet, qr, service
 from provisioning.layers import ConfigInvalid, FieldError, Scope
 from provisioning.messages import BundleRejectionPublic, SiteId
-from switchboard import auth, webhooks
+from switchboard import auth, stats, stats_store, webhooks
 from switchboard.auth import STAFF_COOKIE, SessionStore, StaffInfo, StaffRole
 from switchboard.db import Database
+from switchboard.stats import DayCounts
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +204,84 @@ class WebhookDeliveryRow(_Model):
     created_at: float
     next_attempt_at: float
     delivered_at: float | None
+
+
+class StatsFigures(BaseModel):
+    """Counts of a period (or day, service, site) with the figures derived from them."""
+
+    offered: int
+    answered: int
+    abandoned: int
+    ended: int
+    wait_max_s: int
+    duration_max_s: int
+    rating_unhappy: int
+    rating_neutral: int
+    rating_happy: int
+    reason_wait: int
+    reason_technical: int
+    reason_unclear: int
+    reason_other: int
+    mean_wait_s: float | None
+    mean_duration_s: float | None
+    abandonment_rate: float | None
+    satisfaction: float | None
+    """Share of happy faces among ratings."""
+    mean_rating: float | None
+
+
+class StatsDay(StatsFigures):
+    day: date
+
+
+class StatsGroup(StatsFigures):
+    name: str
+
+
+class StatsView(BaseModel):
+    """Statistics of ``start``…``end`` (inclusive), optionally for one service/site."""
+
+    start: date
+    end: date
+    service: str | None
+    site: str | None
+    total: StatsFigures
+    by_day: list[StatsDay]
+    by_service: list[StatsGroup]
+    by_site: list[StatsGroup]
+    services: list[str]
+    """Every service and site with figures in the database (for the filters)."""
+    sites: list[str]
+
+
+MAX_STATS_DAYS = 400
+
+
+def _figures(counts: DayCounts) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        name: getattr(counts, name)
+        for name in StatsFigures.model_fields
+        if name in stats.COUNT_FIELDS
+    }
+    figures = counts.figures()
+    values.update(
+        mean_wait_s=figures.mean_wait_s,
+        mean_duration_s=figures.mean_duration_s,
+        abandonment_rate=figures.abandonment_rate,
+        satisfaction=figures.satisfaction,
+        mean_rating=figures.mean_rating,
+    )
+    return values
+
+
+def _period(start: date | None, end: date | None) -> tuple[date, date]:
+    last = end or datetime.now(UTC).date()
+    first = start or last - timedelta(days=29)
+    if first > last:
+        raise HTTPException(422, "the start of the period is after its end")
+    if (last - first).days + 1 > MAX_STATS_DAYS:
+        raise HTTPException(422, f"a period of at most {MAX_STATS_DAYS} days, please")
+    return first, last
 
 
 def _invalid(exc: ConfigInvalid) -> HTTPException:
@@ -538,6 +618,62 @@ def install(app: FastAPI, admin: FleetAdmin) -> None:
             await run(dump),
             media_type="application/x-ndjson",
             headers={"Content-Disposition": 'attachment; filename="guichet-audit.jsonl"'},
+        )
+
+    @router.get("/stats")
+    async def get_stats(
+        staff: Admin,
+        start: date | None = None,
+        end: date | None = None,
+        service: Annotated[str | None, Query(max_length=64)] = None,
+        site: Annotated[str | None, Query(max_length=40)] = None,
+    ) -> StatsView:
+        """Calls offered, answered and abandoned, waits, durations and satisfaction
+        per day, service and site (default: the last 30 days)."""
+        first, last = _period(start, end)
+        report = await run(stats_store.report, db, first, last, service, site)
+        services, sites = await run(stats_store.dimensions, db)
+        return StatsView(
+            start=first,
+            end=last,
+            service=service,
+            site=site,
+            total=StatsFigures(**_figures(report.total)),
+            by_day=[StatsDay(day=d, **_figures(c)) for d, c in report.by_day.items()],
+            by_service=[
+                StatsGroup(name=n, **_figures(c)) for n, c in sorted(report.by_service.items())
+            ],
+            by_site=[StatsGroup(name=n, **_figures(c)) for n, c in sorted(report.by_site.items())],
+            services=services,
+            sites=sites,
+        )
+
+    @router.get(
+        "/stats.csv",
+        response_class=PlainTextResponse,
+        responses={200: {"content": {"text/csv": {}}}},
+    )
+    async def export_stats(
+        staff: Admin,
+        start: date | None = None,
+        end: date | None = None,
+        service: Annotated[str | None, Query(max_length=64)] = None,
+        site: Annotated[str | None, Query(max_length=40)] = None,
+    ) -> PlainTextResponse:
+        """The same figures as CSV, one line per day, service and site (UTF-8, ``;``
+        separated as French spreadsheets expect)."""
+        first, last = _period(start, end)
+        rows = await run(stats_store.read_rows, db, first, last, service, site)
+        out = io.StringIO()
+        writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+        writer.writerow(stats.CSV_COLUMNS)
+        for key, counts in rows:
+            writer.writerow(stats.csv_row(key, counts))
+        name = f"guichet-statistiques-{first.isoformat()}-{last.isoformat()}.csv"
+        return PlainTextResponse(
+            "\ufeff" + out.getvalue(),  # BOM: spreadsheets then read UTF-8 accents right
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
 
     @router.get("/webhooks")

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response, WebSocket
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -23,13 +24,14 @@ from guichet.wire import AgentInfo, ErrorCode, WireError
 from provisioning import admin_api, signing
 from provisioning import server as provisioning_server
 from provisioning import service as provisioning_service
-from switchboard import audit, auth
+from switchboard import audit, auth, stats
 from switchboard.audit import AuditWriter
 from switchboard.auth import SESSION_COOKIE, SessionStore
 from switchboard.catalogue import load_catalogue
 from switchboard.db import Database
 from switchboard.hub import CLOSE_UNAUTHORIZED, CallCheck, CallEvent, Hub
 from switchboard.settings import ServerSettings
+from switchboard.stats_store import StatsRecorder, site_lookup
 from switchboard.webhooks import WebhookSender, event_from_call
 
 log = logging.getLogger(__name__)
@@ -158,6 +160,11 @@ def _security_headers(settings: ServerSettings) -> dict[str, str]:
     return headers
 
 
+def _int(details: dict[str, object], key: str) -> int:
+    value = details.get(key)
+    return value if isinstance(value, int) else 0
+
+
 def create_app(settings: ServerSettings) -> FastAPI:
     """The switchboard application for these settings (opens the database now)."""
     turn = settings.turn_config()  # first: a refused secret file must leave nothing open
@@ -167,6 +174,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     sessions = SessionStore(settings.session_ttl_s)
     audit_writer = AuditWriter(db)
     webhooks = WebhookSender(db, webhook_targets)
+    stats_recorder = StatsRecorder(db, ZoneInfo(settings.stats_timezone), site_lookup(db))
 
     def audit_call(event: CallEvent) -> None:
         written = audit_writer.submit(audit.from_call_event(event))
@@ -175,6 +183,31 @@ def create_app(settings: ServerSettings) -> FastAPI:
         hook = event_from_call(event.action, event.details, event.agent, event.call_id)
         if hook is not None:
             webhooks.publish(*hook)
+        service, booth = str(event.details.get("service")), str(event.details.get("booth"))
+        if event.action == "call.answered":
+            stats_recorder.add(service, booth, stats.answered(_int(event.details, "waited_s")))
+        elif event.action == "call.ended":
+            stats_recorder.add(service, booth, stats.ended(_int(event.details, "duration_s")))
+
+    def count_queue(event: str, service: str, booth: str) -> None:
+        stats_recorder.add(
+            service, booth, stats.joined() if event == "joined" else stats.abandoned()
+        )
+
+    def count_survey(survey: wire.Survey, service: str, booth: str, agent: str) -> None:
+        reason = stats.RatingReason(survey.reason) if survey.reason else None
+        stats_recorder.add(service, booth, stats.rated(stats.Rating(survey.rating), reason))
+        webhooks.publish(
+            "survey.submitted",
+            {
+                "call_id": survey.call_id,
+                "service": service,
+                "booth": booth,
+                "agent": agent,
+                "rating": survey.rating,
+                "reason": survey.reason,
+            },
+        )
 
     hub = Hub(
         catalogue,
@@ -182,7 +215,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
         on_call_event=audit_call,
         turn=turn,
         ice_transport_policy=settings.ice_transport_policy,
+        on_queue_event=count_queue,
     )
+    hub.on_survey = count_survey
 
     enrolled: dict[str, SocketOutbox] = {}
     """Key-authenticated booths connected now: their outbox."""
@@ -214,6 +249,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
         audit_writer.start()
         webhooks.start()
+        stats_recorder.start()
         task = asyncio.create_task(refresh())
         watcher = asyncio.create_task(watch_revoked())
         rollouts = asyncio.create_task(app.state.fleet_admin.run_timer(ROLLOUT_TICK_S))
@@ -236,6 +272,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
             rollouts.cancel()
             await audit_writer.stop()
             await webhooks.stop()
+            await stats_recorder.stop()
             db.close()
 
     app = FastAPI(

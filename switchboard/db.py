@@ -7,7 +7,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, String, Text, create_engine, event
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -71,6 +82,46 @@ class WebhookDelivery(Base):
     next_attempt_at: Mapped[float] = mapped_column(Float, index=True)
     last_error: Mapped[str] = mapped_column(String(300), default="")
     delivered_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class StatsDaily(Base):
+    """Counts of one (day or month, service, site): see :class:`switchboard.stats.DayCounts`.
+
+    Each event is added to the row of its service and site and to the rows of
+    "every service" and "every site" (``*``), for its day and for its month: a
+    report then reads a few hundred rows, not every booth's day."""
+
+    __tablename__ = "stats_daily"
+    __table_args__ = (
+        # Reports ask for one service (or ``*``) and one site (or ``*``) over days.
+        Index("ix_stats_service_site_day", "grain", "service", "site", "day"),
+        Index("ix_stats_site_service_day", "grain", "site", "service", "day"),
+    )
+
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    """``d``: ``day`` is one day; ``m``: ``day`` is the first day of a month whose
+    whole counts the row holds (long reports read months, not days)."""
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    """ISO date in the booths' time zone."""
+    service: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """A service id, or ``*``: every service together."""
+    site: Mapped[str] = mapped_column(String(40), primary_key=True)
+    """A site, or ``*``: every site together."""
+    offered: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    abandoned: Mapped[int] = mapped_column(Integer, default=0)
+    ended: Mapped[int] = mapped_column(Integer, default=0)
+    wait_sum_s: Mapped[int] = mapped_column(Integer, default=0)
+    wait_max_s: Mapped[int] = mapped_column(Integer, default=0)
+    duration_sum_s: Mapped[int] = mapped_column(Integer, default=0)
+    duration_max_s: Mapped[int] = mapped_column(Integer, default=0)
+    rating_unhappy: Mapped[int] = mapped_column(Integer, default=0)
+    rating_neutral: Mapped[int] = mapped_column(Integer, default=0)
+    rating_happy: Mapped[int] = mapped_column(Integer, default=0)
+    reason_wait: Mapped[int] = mapped_column(Integer, default=0)
+    reason_technical: Mapped[int] = mapped_column(Integer, default=0)
+    reason_unclear: Mapped[int] = mapped_column(Integer, default=0)
+    reason_other: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Database:

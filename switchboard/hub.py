@@ -124,8 +124,12 @@ class Hub:
         on_call_event: Callable[[CallEvent], None] | None = None,
         turn: TurnConfig | None = None,
         ice_transport_policy: wire.IceTransportPolicy = "all",
+        on_queue_event: Callable[[str, str, str], None] | None = None,
     ) -> None:
         self.catalogue = catalogue
+        self.on_queue_event = on_queue_event
+        """``(event, service_id, booth_id)`` with event ``joined`` or ``abandoned`` (the
+        citizen left the queue, or the booth went away, before an answer)."""
         self.queues = QueueBook({s.id: s.expected_call_s for s in catalogue.services})
         self.ice_servers = list(ice_servers)
         self.turn = turn
@@ -135,6 +139,10 @@ class Hub:
         self.agents: list[AgentLink] = []
         self.calls: dict[str, Call] = {}
         self.on_call_event = on_call_event
+        self.on_survey: Callable[[wire.Survey, str, str, str], None] | None = None
+        """``(survey, service_id, booth_id, agent username)`` for each rating accepted."""
+        self.rateable: dict[str, tuple[str, str, str]] = {}
+        """Calls ended recently and not rated yet: booth id, service id, agent."""
         self.ended_calls: dict[str, tuple[str, float]] = {}
         """Calls ended less than :data:`RECENT_CALL_S` ago: agent username, end time."""
 
@@ -202,6 +210,7 @@ class Hub:
         horizon = self.clock() - RECENT_CALL_S
         for call_id in [c for c, (_, at) in self.ended_calls.items() if at < horizon]:
             del self.ended_calls[call_id]
+            self.rateable.pop(call_id, None)
 
     def _emit(self, event: CallEvent) -> None:
         if self.on_call_event is not None:
@@ -209,6 +218,13 @@ class Hub:
                 self.on_call_event(event)
             except Exception:  # the call goes on even if the audit trail cannot be fed
                 log.exception("audit of %s %s failed", event.action, event.call_id)
+
+    def _queue_event(self, event: str, service_id: str, booth_id: str) -> None:
+        if self.on_queue_event is not None:
+            try:
+                self.on_queue_event(event, service_id, booth_id)
+            except Exception:  # statistics never stop the queue
+                log.exception("counting %s in %s failed", event, service_id)
 
     # ------------------------------------------------------------------ booths
 
@@ -249,6 +265,7 @@ class Hub:
         ticket = self.queues.leave(link.booth_id)
         if ticket is not None:
             log.info("booth %s left queue %s (gone)", link.booth_id, ticket.service_id)
+            self._queue_event("abandoned", ticket.service_id, link.booth_id)
         if link.call_id is not None:
             self._end_call(self.calls[link.call_id], CallEndReason.BOOTH_GONE)
 
@@ -277,16 +294,34 @@ class Hub:
                 link.last_queued = None
                 link.outbox.send(wire.LeftQueue(ticket_id=ticket.ticket_id, reason="cancelled"))
                 log.info("booth %s left queue %s", link.booth_id, ticket.service_id)
+                self._queue_event("abandoned", ticket.service_id, link.booth_id)
             case wire.Offer(call_id=call_id) | wire.Ice(call_id=call_id):
                 self._call_of(call_id, link).agent.outbox.send(msg)
             case wire.Hangup(call_id=call_id, reason=reason):
                 self._end_call(
                     self._call_of(call_id, link), _hangup_reason(reason, CallEndReason.BOOTH_HANGUP)
                 )
+            case wire.Survey():
+                self._rate(link, msg)
             case wire.BoothHello():
                 raise WireError(ErrorCode.MALFORMED, "hello was already received")
             case _:  # pragma: no cover - the parser only yields the types above
                 raise WireError(ErrorCode.UNKNOWN_TYPE, "unexpected message")
+
+    def _rate(self, link: BoothLink, survey: wire.Survey) -> None:
+        rateable = self.rateable.get(survey.call_id)
+        if rateable is None or rateable[0] != link.booth_id:
+            raise WireError(
+                ErrorCode.NO_CALL, f"no recent call {survey.call_id!r} of this booth to rate"
+            )
+        del self.rateable[survey.call_id]
+        _booth, service_id, agent = rateable
+        log.info("call %s rated %d by the citizen", survey.call_id, survey.rating)
+        if self.on_survey is not None:
+            try:
+                self.on_survey(survey, service_id, link.booth_id, agent)
+            except Exception:
+                log.exception("recording the rating of %s failed", survey.call_id)
 
     def _join(self, link: BoothLink, service_id: str, language: str) -> None:
         if link.call_id is not None:
@@ -302,6 +337,7 @@ class Hub:
             raise WireError(ErrorCode(exc.code), exc.reason) from exc
         link.last_queued = None
         log.info("booth %s joined queue %s (%s)", link.booth_id, service_id, ticket.ticket_id)
+        self._queue_event("joined", service_id, link.booth_id)
 
     # ------------------------------------------------------------------ agents
 
@@ -462,6 +498,11 @@ class Hub:
             call.booth.outbox.send(ended)
         self._forget_old_calls()
         self.ended_calls[call.call_id] = (call.agent.agent.username, self.clock())
+        self.rateable[call.call_id] = (
+            call.booth.booth_id,
+            call.service_id,
+            call.agent.agent.username,
+        )
         self._emit(
             CallEvent(
                 call.agent.agent.username,

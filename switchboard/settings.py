@@ -8,6 +8,7 @@ import stat
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -68,8 +69,19 @@ class ServerSettings(BaseModel):
     frame_ancestors: list[str] = Field(default_factory=lambda: ["'self'"])
     """Origins allowed to embed the console in an iframe (CSP ``frame-ancestors``)."""
     log_level: str = "info"
+    stats_timezone: str = "Europe/Paris"
+    """Time zone whose calendar days the statistics are counted in."""
     webhooks: list[WebhookTarget] = Field(default_factory=list)
     """``[[webhooks]]`` tables: the integrator's receivers of call events (signed)."""
+
+    @field_validator("stats_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Paris)") from exc
+        return value
 
     @field_validator("webhooks")
     @classmethod

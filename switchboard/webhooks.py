@@ -40,8 +40,8 @@ from switchboard.webhook_signing import (
 
 log = logging.getLogger(__name__)
 
-EventType = Literal["call.started", "call.ended"]
-EVENT_TYPES: tuple[EventType, ...] = ("call.started", "call.ended")
+EventType = Literal["call.started", "call.ended", "survey.submitted"]
+EVENT_TYPES: tuple[EventType, ...] = ("call.started", "call.ended", "survey.submitted")
 MIN_SECRET_BYTES = 32
 BATCH = 50
 """Deliveries tried at once at most (each target gets them in creation order)."""

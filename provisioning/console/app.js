@@ -1,6 +1,7 @@
 /**
  * Guichet admin console: the fleet at a glance, one booth's page, the config
- * editor (preview, diff, sources), staged rollouts, enrolment codes, the audit log.
+ * editor (preview, diff, sources), staged rollouts, enrolment codes, statistics,
+ * the audit log.
  * Plain ES modules, no framework; text only into the DOM (never innerHTML with data),
  * except the QR code's SVG, which the server draws.
  *
@@ -11,6 +12,7 @@
 
 import { ApiError, call, login, logout, me } from './api.js';
 import { sparkline } from './charts.js';
+import { loadStats } from './stats.js';
 import { announce, byId, el } from '../console/ui.js';
 
 const FLEET_REFRESH_MS = 15_000;
@@ -517,11 +519,12 @@ const VIEWS = {
   config: { section: 'ga-config', load: loadConfigSide, admin: true },
   rollouts: { section: 'ga-rollouts', load: loadRollouts, admin: true },
   enrol: { section: 'ga-enrol', load: async () => { if (!state.fleet) await loadFleet(); } },
+  stats: { section: 'ga-stats', load: () => loadStats(api), admin: true },
   audit: { section: 'ga-audit', load: loadAudit, admin: true },
 };
 const ROUTES = {
   '#/parc': 'fleet', '#/configuration': 'config', '#/deploiements': 'rollouts',
-  '#/enrolement': 'enrol', '#/journal': 'audit',
+  '#/enrolement': 'enrol', '#/journal': 'audit', '#/statistiques': 'stats',
 };
 
 function viewFromHash() {
@@ -587,6 +590,10 @@ async function signedIn(staff) {
 }
 
 function wire() {
+  byId('ga-stats-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    run(() => loadStats(api));
+  });
   byId('ga-login-form').addEventListener('submit', (event) => {
     event.preventDefault();
     const user = /** @type {HTMLInputElement} */ (byId('ga-username'));

@@ -26,7 +26,7 @@ from provisioning.keys import read_private_key
 from provisioning.messages import Heartbeat, PeripheralState, PeripheralStatus
 from provisioning.models import BoothLiveState
 from provisioning.server import SIGNING_KEY_FILE
-from switchboard import auth
+from switchboard import auth, stats, stats_store
 from switchboard.auth import StaffRole
 from switchboard.db import Database
 
@@ -316,3 +316,64 @@ async def test_an_agent_session_opens_nothing_in_the_admin_console(
         assert {b.status for b in fleet.fleet_summary(db)} == {"offline"}
     finally:
         db.close()
+
+
+async def test_admin_reads_statistics_filters_them_and_exports_csv(
+    fleet_server: tuple[RunningServer, dict[str, str]],
+    page_guard: tuple[Page, LoopbackGuard],
+) -> None:
+    server, _ = fleet_server
+    page, _ = page_guard
+    today = datetime.now(UTC).date()
+    db = Database(f"sqlite:///{server.data_dir / 'guichet.sqlite3'}")
+    try:
+        # Counted as the switchboard's recorder counts (its path is tested in
+        # tests/switchboard/test_stats_api.py): 20 days of two services at two sites.
+        batch: dict[stats.Key, stats.DayCounts] = {}
+        for back in range(20):
+            day = today - timedelta(days=back)
+            for service_id, site, answered in (("caf", "florac", 4), ("impots", "ganges", 2)):
+                counts = stats.DayCounts()
+                for _ in range(answered):
+                    counts.add(stats.joined())
+                    counts.add(stats.answered(60 + 30 * (back % 5)))
+                    counts.add(stats.ended(420))
+                counts.add(stats.joined())
+                counts.add(stats.abandoned())
+                counts.add(stats.rated(stats.Rating.HAPPY, None))
+                if back % 4 == 0:
+                    counts.add(stats.rated(stats.Rating.UNHAPPY, stats.RatingReason.WAIT))
+                batch[stats.Key(day, service_id, site)] = counts
+        stats_store.add_counts(db, batch)
+    finally:
+        db.close()
+
+    await sign_in(page, server.base_url, "ada")
+    nav = page.get_by_role("navigation", name="Sections")
+    await nav.get_by_role("link", name="Statistiques").click()
+    await wait_view(page, "stats")
+    kpis = page.locator("#ga-stats-kpis")
+    await expect(kpis).to_contain_text("160Appels proposés")  # 20 × (5 + 3)
+    await expect(kpis).to_contain_text("120Appels répondus")
+    await expect(kpis).to_contain_text("40 (25 %)Abandons avant réponse")
+    await expect(kpis).to_contain_text("7 min 00 sDurée moyenne")
+    await expect(page.locator("#ga-stats-services tr")).to_have_count(2)
+    await expect(page.locator("#ga-stats-sites tr")).to_have_count(2)
+    await expect(page.locator("#ga-stats-calls svg rect")).to_have_count(40)
+    await expect(page.locator("#ga-stats-ratings")).to_contain_text("Attente trop longue")
+    await page.set_viewport_size({"width": 1280, "height": 1500})
+    await screenshot(page, "admin-stats")
+
+    await page.locator("#ga-stats-site").select_option("ganges")
+    await page.get_by_role("button", name="Afficher").click()
+    await wait_view(page, "stats")
+    await expect(kpis).to_contain_text("60Appels proposés")
+    await expect(page.locator("#ga-stats-services tr")).to_have_count(1)
+    async with page.expect_download() as download_info:
+        await page.get_by_role("link", name="Exporter en CSV").click()
+    download = await download_info.value
+    text = Path(await download.path()).read_text(encoding="utf-8-sig")
+    lines = text.strip().splitlines()
+    assert lines[0].startswith("jour;service;site;appels_proposes")
+    assert len(lines) == 21 and all(";impots;ganges;3;2;1;" in line for line in lines[1:])
+    await screenshot(page, "admin-stats-ganges")
