@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from functools import cache
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -143,6 +143,10 @@ class Hangup(_Msg):
     reason: Annotated[str, Field(max_length=200)] = "hangup"
 
 
+SurveyReason = Literal["wait", "technical", "unclear", "other"]
+SURVEY_REASONS: tuple[str, ...] = get_args(SurveyReason)
+
+
 class Survey(_Msg):
     """Booth -> server: the citizen's rating of a call that just ended (optional, once).
 
@@ -152,7 +156,7 @@ class Survey(_Msg):
     type: Literal["survey"] = "survey"
     call_id: Id
     rating: Annotated[int, Field(ge=1, le=3)]
-    reason: Literal["wait", "technical", "unclear", "other"] | None = None
+    reason: SurveyReason | None = None
 
 
 class CallEndReason(StrEnum):

@@ -20,7 +20,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
-from typing import Any
+from typing import Any, cast
 
 import requests
 from pydantic import BaseModel, ValidationError
@@ -466,6 +466,14 @@ class BoothController:
         """Leave the goodbye screen now."""
         self.dispatch(s.FinishTapped())
 
+    def rate(self, rating: int) -> None:
+        """A face was tapped on the goodbye screen (1 unhappy … 3 happy)."""
+        self.dispatch(s.RatingChosen(rating))
+
+    def rate_reason(self, reason: str | None) -> None:
+        """Why the call was not good (or ``None``: the citizen skips the question)."""
+        self.dispatch(s.ReasonChosen(reason))
+
     def touch(self) -> None:
         """Any touch: keeps the session alive and dismisses the idle warning."""
         self._technician_touched = self.clock()
@@ -689,6 +697,11 @@ class BoothController:
             relay = self.machine.data.end_reason == wire.CallEndReason.RELAY_FAILED.value
             reason = wire.CallEndReason.RELAY_FAILED.value if relay else "booth_hangup"
             self._spawn(self._end_call(effect.call_id, effect.notify_server, reason), "end-call")
+        elif isinstance(effect, s.SendSurvey):
+            known = effect.reason in wire.SURVEY_REASONS
+            why = cast("wire.SurveyReason | None", effect.reason if known else None)
+            survey = wire.Survey(call_id=effect.call_id, rating=effect.rating, reason=why)
+            self._spawn(self._send_quietly(survey), "survey")
         elif isinstance(effect, s.Wipe):
             self._wipe()
 

@@ -28,8 +28,9 @@ for minutes: asking every minute would nag, never asking would let an empty boot
 hold a place in the queue (and an agent's time)."""
 IDLE_RESET_S = 30.0
 """Seconds after the idle warning without a touch before the session is wiped."""
-GOODBYE_S = 8.0
-"""Seconds the goodbye screen stays before going back to the welcome screen."""
+GOODBYE_S = 15.0
+"""Seconds the goodbye screen stays before going back to the welcome screen (each
+tap on its rating restarts them: reading and rating take a moment)."""
 MAX_TRANSCRIPT_LINES = 200
 """Chat lines kept on screen during one call; older ones scroll away for good."""
 DEFAULT_LANGUAGE = "fr"
@@ -158,6 +159,23 @@ class CallEnded(Event):
 
 
 @dataclass(frozen=True)
+class RatingChosen(Event):
+    """The citizen tapped a face on the goodbye screen: 1 unhappy, 2 neutral, 3 happy."""
+
+    rating: int
+    citizen = True
+
+
+@dataclass(frozen=True)
+class ReasonChosen(Event):
+    """After an unhappy or neutral face: why (``wait``, ``technical``, ``unclear``,
+    ``other``), or ``None`` when they skip the question."""
+
+    reason: str | None
+    citizen = True
+
+
+@dataclass(frozen=True)
 class GoodbyeElapsed(Event):
     pass
 
@@ -242,6 +260,15 @@ class EndCall(Effect):
 
 
 @dataclass(frozen=True)
+class SendSurvey(Effect):
+    """Tell the server how the citizen rated the call (anonymous: no free text)."""
+
+    call_id: str
+    rating: int
+    reason: str | None
+
+
+@dataclass(frozen=True)
 class Wipe(Effect):
     """Forget everything of the citizen (transcript, service, caches)."""
 
@@ -273,6 +300,11 @@ class SessionData:
     notice: str | None = None
     idle_warning: bool = False
     end_reason: str | None = None
+    rating_call_id: str | None = None
+    """The call the goodbye screen asks to rate (None: nothing to rate)."""
+    rating: int | None = None
+    """The face tapped, waiting for a reason (unhappy or neutral) or sent."""
+    rating_sent: bool = False
 
 
 @dataclass
@@ -311,8 +343,11 @@ class SessionMachine:
 
     def _end_call(self, now: float, reason: str, notify_server: bool) -> list[Effect]:
         call_id = self.data.call_id or ""
-        # The transcript and agent go now: the goodbye screen needs only the language.
-        self.data = replace(self._fresh(self.data.language), end_reason=reason)
+        # The transcript and agent go now: the goodbye screen needs only the language
+        # (and the call's id, to send the citizen's rating if they give one).
+        self.data = replace(
+            self._fresh(self.data.language), end_reason=reason, rating_call_id=call_id or None
+        )
         self._go(State.GOODBYE, now)
         return [EndCall(call_id=call_id, notify_server=notify_server), Wipe()]
 
@@ -422,16 +457,43 @@ class SessionMachine:
 
         if s is State.GOODBYE:
             if isinstance(event, GoodbyeElapsed | FinishTapped):
-                return self._reset_to_welcome(now)
+                return [*self._unsent_rating(), *self._reset_to_welcome(now)]
+            if isinstance(event, RatingChosen | ReasonChosen):
+                self.entered_at = now  # rating takes a moment: the timer restarts
+                return self._rate(event)
             return []
 
         # OUT_OF_SERVICE: only ServerUp (handled above) leaves it.
         return []
 
+    def _rate(self, event: RatingChosen | ReasonChosen) -> list[Effect]:
+        d = self.data
+        if d.rating_call_id is None or d.rating_sent:
+            return []
+        if isinstance(event, RatingChosen):
+            if d.rating is not None or event.rating not in (1, 2, 3):
+                return []
+            if event.rating == 3:  # happy: nothing to ask
+                self.data = replace(d, rating=3, rating_sent=True)
+                return [SendSurvey(d.rating_call_id, 3, None)]
+            self.data = replace(d, rating=event.rating)
+            return []
+        if d.rating is None:
+            return []
+        self.data = replace(d, rating_sent=True)
+        return [SendSurvey(d.rating_call_id, d.rating, event.reason)]
+
+    def _unsent_rating(self) -> list[Effect]:
+        """A face tapped but the reason question left unanswered still counts."""
+        d = self.data
+        if d.rating_call_id and d.rating is not None and not d.rating_sent:
+            return [SendSurvey(d.rating_call_id, d.rating, None)]
+        return []
+
     def _tick(self, now: float) -> list[Effect]:
         s = self.state
         if s is State.GOODBYE and now - self.entered_at >= self.timers.goodbye_s:
-            return self._reset_to_welcome(now)
+            return [*self._unsent_rating(), *self._reset_to_welcome(now)]
         if s not in IDLE_WATCHED_STATES:
             return []
         idle = now - self.last_activity

@@ -84,7 +84,7 @@ class IdleTimeouts(_Strict):
     warning_s: Annotated[float, Field(gt=0, le=3600)] = 60
     waiting_warning_s: Annotated[float, Field(gt=0, le=3600)] = 300
     reset_s: Annotated[float, Field(gt=0, le=600)] = 30
-    goodbye_s: Annotated[float, Field(gt=0, le=120)] = 8
+    goodbye_s: Annotated[float, Field(gt=0, le=120)] = 15
 
 
 class Peripheral(_Strict):

@@ -36,6 +36,15 @@ HEADER_H = dp(88)
 KV_DIR = Path(__file__).resolve().parent
 
 
+RATING_REASONS = (
+    ("wait", "I waited too long"),
+    ("technical", "Sound, picture or device problem"),
+    ("unclear", "My question was not solved"),
+    ("other", "Another reason"),
+)
+"""What the goodbye screen offers after an unhappy or neutral face: the reason
+sent to the server, and its English msgid."""
+
 END_MESSAGES = {
     "media_unavailable": "The camera or the microphone is not working.",
     "failed": "The call was interrupted.",

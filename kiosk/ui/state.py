@@ -64,6 +64,11 @@ class BoothState(EventDispatcher):  # type: ignore[misc]  # kivy has no type inf
     muted = BooleanProperty(False)
     problem = StringProperty("")
     end_reason = StringProperty("")
+    rating_open = BooleanProperty(False)
+    """The goodbye screen may ask how the call went (there was a call to rate)."""
+    rating = NumericProperty(0)
+    """0: no face tapped yet; 1–3 the face tapped."""
+    rating_sent = BooleanProperty(False)
     consent_pending = BooleanProperty(False)
     """A device request waits for the citizen's yes or no (the consent modal is open)."""
     consent_kind = StringProperty("")
@@ -137,6 +142,9 @@ class BoothState(EventDispatcher):  # type: ignore[misc]  # kivy has no type inf
         self.muted = c.muted
         self.problem = c.problem
         self.end_reason = d.end_reason or ""
+        self.rating_open = d.rating_call_id is not None
+        self.rating = d.rating or 0
+        self.rating_sent = d.rating_sent
         consent = c.consent_request
         self.consent_kind = consent.kind if consent is not None else ""
         self.consent_question = consent.question if consent is not None else ""

@@ -96,7 +96,18 @@ async def walkthrough(ctx: dict[str, object]) -> None:
             # Nothing of the call is left on the call screen.
             assert len(booth.find("chat_log").children) == 0
             assert booth.find("remote_video").texture is None
+            await booth.wait_text("Comment s'est passé cet échange ?")
+            await booth.frames(3)
             booth.screenshot("07_goodbye_fr")
+            # The citizen was not happy, and says why: one face, one reason.
+            await booth.tap("face_unhappy")
+            await booth.wait_text("Qu'est-ce qui n'a pas été ?")
+            await booth.frames(3)
+            booth.screenshot("07b_goodbye_reason_fr")
+            await booth.tap("reason_wait")
+            await booth.wait_text("Merci pour votre réponse.")
+            await booth.frames(3)
+            booth.screenshot("07c_goodbye_thanks_fr")
             await booth.wait_screen("welcome", timeout=10)
             assert booth.controller.data == SessionData()
         finally:

@@ -5,16 +5,37 @@ Screenshots of every screen land in ``test-artifacts/screenshots/``.
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 from booth_agent import server_ctx
 from fixtures.server import RunningServer, free_port
 from kivy_harness import run_scenario
+
+from switchboard import stats_store
+from switchboard.db import Database
 
 pytestmark = pytest.mark.kivy
 
 
 def test_citizen_visit_from_welcome_to_goodbye(switchboard: RunningServer) -> None:
     run_scenario("booth_scenarios:walkthrough", server_ctx(switchboard))
+    # The face and the reason tapped on the goodbye screen reached the statistics.
+    db = Database(f"sqlite:///{switchboard.data_dir / 'guichet.sqlite3'}")
+    try:
+        deadline = time.monotonic() + 5
+        while True:
+            today = datetime.now(ZoneInfo("Europe/Paris")).date()
+            total = stats_store.report(db, today, today).total
+            if total.rating_unhappy or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    finally:
+        db.close()
+    assert (total.rating_unhappy, total.reason_wait, total.ratings) == (1, 1, 1)
+    assert total.answered >= 1
 
 
 def test_idle_citizen_is_warned_then_wiped_and_app_is_locked_down(

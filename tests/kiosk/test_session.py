@@ -23,7 +23,10 @@ from kiosk.session import (
     LeaveQueue,
     LeftQueue,
     QueuedUpdate,
+    RatingChosen,
+    ReasonChosen,
     RefuseCall,
+    SendSurvey,
     ServerDown,
     ServerUp,
     ServiceChosen,
@@ -114,6 +117,52 @@ def test_finish_tapped_leaves_goodbye_at_once() -> None:
     m.handle(HangupTapped(), 10)
     assert m.handle(FinishTapped(), 10.5) == [Wipe()]
     assert m.state is State.WELCOME
+
+
+def test_a_happy_face_is_sent_at_once_and_only_once() -> None:
+    m = in_call(machine())
+    m.handle(HangupTapped(), 10)
+    assert m.data.rating_call_id == "call-1"
+    assert m.handle(RatingChosen(3), 11) == [SendSurvey("call-1", 3, None)]
+    assert m.handle(RatingChosen(1), 11.5) == []
+    assert m.handle(ReasonChosen("wait"), 11.6) == []
+    assert m.handle(FinishTapped(), 12) == [Wipe()]
+    assert m.data == SessionData()
+
+
+def test_an_unhappy_face_asks_why_and_sends_face_and_reason_together() -> None:
+    m = in_call(machine())
+    m.handle(HangupTapped(), 10)
+    assert m.handle(RatingChosen(1), 11) == []
+    assert m.data.rating == 1
+    assert m.handle(ReasonChosen("technical"), 12) == [SendSurvey("call-1", 1, "technical")]
+    assert m.data.rating_sent
+
+
+def test_a_face_without_a_reason_is_still_sent_when_the_citizen_leaves() -> None:
+    m = in_call(machine())
+    m.handle(CallEnded("agent_hangup"), 10)
+    m.handle(RatingChosen(2), 11)
+    # Each tap restarts the goodbye timer (goodbye_s = 3): rating takes a moment.
+    assert m.handle(Tick(), 13.5) == []
+    assert m.handle(Tick(), 14) == [SendSurvey("call-1", 2, None), Wipe()]
+    assert m.state is State.WELCOME
+    m2 = in_call(machine())
+    m2.handle(HangupTapped(), 10)
+    m2.handle(RatingChosen(1), 11)
+    assert m2.handle(FinishTapped(), 12) == [SendSurvey("call-1", 1, None), Wipe()]
+
+
+def test_skipping_the_question_sends_the_face_alone_and_no_face_sends_nothing() -> None:
+    m = in_call(machine())
+    m.handle(HangupTapped(), 10)
+    m.handle(RatingChosen(2), 11)
+    assert m.handle(ReasonChosen(None), 12) == [SendSurvey("call-1", 2, None)]
+    m2 = in_call(machine())
+    m2.handle(HangupTapped(), 10)
+    assert m2.handle(ReasonChosen("wait"), 11) == []
+    assert m2.handle(RatingChosen(7), 11) == []
+    assert m2.handle(Tick(), 20) == [Wipe()]
 
 
 def test_cancel_while_waiting_leaves_queue_and_forgets_service() -> None:
@@ -274,6 +323,8 @@ events: st.SearchStrategy[Event] = st.one_of(
     ),
     st.just(GoodbyeElapsed()),
     st.just(FinishTapped()),
+    st.builds(RatingChosen, st.integers(0, 4)),
+    st.builds(ReasonChosen, st.sampled_from([None, "wait", "other", "bogus"])),
     st.just(Tick()),
     st.just(Touch()),
     st.just(ServerDown()),
@@ -305,5 +356,7 @@ def test_random_sequences_never_raise_and_welcome_is_always_wiped(
             assert m.data.call_id is None
         if any(isinstance(e, EndCall) for e in effects):
             assert before is State.IN_CALL
+        if any(isinstance(e, SendSurvey) for e in effects):
+            assert before is State.GOODBYE
         if any(isinstance(e, JoinQueue) for e in effects):
             assert m.state is State.WAITING
