@@ -26,6 +26,7 @@ PLUGIN_MODULES = (
     "kiosk.devices.sim.cli",
     "provisioning.cli",
     "provisioning.audit_cli",
+    "switchboard.integration_cli",
 )
 
 

@@ -284,6 +284,30 @@ def _period(start: date | None, end: date | None) -> tuple[date, date]:
     return first, last
 
 
+async def stats_view(
+    db: Database, start: date | None, end: date | None, service: str | None, site: str | None
+) -> StatsView:
+    """The statistics of a period (default: the last 30 days) for the admin console
+    and the integrators' API."""
+    first, last = _period(start, end)
+    report = await asyncio.to_thread(stats_store.report, db, first, last, service, site)
+    services, sites = await asyncio.to_thread(stats_store.dimensions, db)
+    return StatsView(
+        start=first,
+        end=last,
+        service=service,
+        site=site,
+        total=StatsFigures(**_figures(report.total)),
+        by_day=[StatsDay(day=d, **_figures(c)) for d, c in report.by_day.items()],
+        by_service=[
+            StatsGroup(name=n, **_figures(c)) for n, c in sorted(report.by_service.items())
+        ],
+        by_site=[StatsGroup(name=n, **_figures(c)) for n, c in sorted(report.by_site.items())],
+        services=services,
+        sites=sites,
+    )
+
+
 def _invalid(exc: ConfigInvalid) -> HTTPException:
     return HTTPException(
         422,
@@ -630,23 +654,7 @@ def install(app: FastAPI, admin: FleetAdmin) -> None:
     ) -> StatsView:
         """Calls offered, answered and abandoned, waits, durations and satisfaction
         per day, service and site (default: the last 30 days)."""
-        first, last = _period(start, end)
-        report = await run(stats_store.report, db, first, last, service, site)
-        services, sites = await run(stats_store.dimensions, db)
-        return StatsView(
-            start=first,
-            end=last,
-            service=service,
-            site=site,
-            total=StatsFigures(**_figures(report.total)),
-            by_day=[StatsDay(day=d, **_figures(c)) for d, c in report.by_day.items()],
-            by_service=[
-                StatsGroup(name=n, **_figures(c)) for n, c in sorted(report.by_service.items())
-            ],
-            by_site=[StatsGroup(name=n, **_figures(c)) for n, c in sorted(report.by_site.items())],
-            services=services,
-            sites=sites,
-        )
+        return await stats_view(db, start, end, service, site)
 
     @router.get(
         "/stats.csv",

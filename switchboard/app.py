@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -24,7 +24,7 @@ from guichet.wire import AgentInfo, ErrorCode, WireError
 from provisioning import admin_api, signing
 from provisioning import server as provisioning_server
 from provisioning import service as provisioning_service
-from switchboard import audit, auth, stats
+from switchboard import audit, auth, integration, stats
 from switchboard.audit import AuditWriter
 from switchboard.auth import SESSION_COOKIE, SessionStore
 from switchboard.catalogue import load_catalogue
@@ -173,7 +173,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     db = Database(settings.resolved_database_url)
     sessions = SessionStore(settings.session_ttl_s)
     audit_writer = AuditWriter(db)
-    webhooks = WebhookSender(db, webhook_targets)
+    webhooks = WebhookSender(db, webhook_targets, retention_days=settings.events_retention_days)
     stats_recorder = StatsRecorder(db, ZoneInfo(settings.stats_timezone), site_lookup(db))
 
     def audit_call(event: CallEvent) -> None:
@@ -502,6 +502,32 @@ def create_app(settings: ServerSettings) -> FastAPI:
     )
     app.state.fleet_admin = fleet_admin
     admin_api.install(app, fleet_admin)
+
+    # Integrators' API (docs/integration.md): bearer keys with scopes.
+    def queues_now() -> integration.QueuesNow:
+        return integration.QueuesNow(
+            at=hub.now(),
+            services=[
+                integration.QueueNow(
+                    service_id=service.id,
+                    name=service.name_in("fr"),
+                    open_now=service.is_open(hub.now()),
+                    waiting=len(hub.queues.waiting(service.id)),
+                    agents_available=hub.agents_available(service.id),
+                    estimated_wait_s=hub.estimate_for_newcomer(service.id),
+                )
+                for service in catalogue.services
+            ],
+        )
+
+    async def stats_for_integrators(
+        start: date | None, end: date | None, service: str | None, site: str | None
+    ) -> admin_api.StatsView:
+        return await admin_api.stats_view(db, start, end, service, site)
+
+    app.include_router(
+        integration.integration_router(db, queues_now, stats_for_integrators, admin_api.StatsView)
+    )
     app.mount("/admin", StaticFiles(directory=ADMIN_DIR, html=True), name="admin")
 
     CONSOLE_DIR.mkdir(exist_ok=True)

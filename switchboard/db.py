@@ -84,6 +84,35 @@ class WebhookDelivery(Base):
     delivered_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
+class IntegrationKey(Base):
+    """An integrator's API key (bearer token), stored only as its SHA-256, with scopes."""
+
+    __tablename__ = "integration_key"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=lambda: datetime.now(UTC)
+    )
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class IntegrationEvent(Base):
+    """An event given to integrators (webhooks and ``GET /api/v1/integration/events``),
+    kept ``events_retention_days``."""
+
+    __tablename__ = "integration_event"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    """Increasing: a reader asks for the events after the last ``seq`` it saw."""
+    event_id: Mapped[str] = mapped_column(String(32), unique=True)
+    type: Mapped[str] = mapped_column(String(40))
+    occurred_at: Mapped[float] = mapped_column(Float, index=True)
+    body: Mapped[str] = mapped_column(Text)
+    """The JSON object webhooks send (``id``, ``type``, ``occurred_at``, ``data``)."""
+
+
 class StatsDaily(Base):
     """Counts of one (day or month, service, site): see :class:`switchboard.stats.DayCounts`.
 

@@ -69,6 +69,8 @@ class ServerSettings(BaseModel):
     frame_ancestors: list[str] = Field(default_factory=lambda: ["'self'"])
     """Origins allowed to embed the console in an iframe (CSP ``frame-ancestors``)."""
     log_level: str = "info"
+    events_retention_days: Annotated[int, Field(ge=1, le=366)] = 30
+    """How long call events stay readable by integrators (``/api/v1/integration/events``)."""
     stats_timezone: str = "Europe/Paris"
     """Time zone whose calendar days the statistics are counted in."""
     webhooks: list[WebhookTarget] = Field(default_factory=list)

@@ -1,4 +1,5 @@
-"""Webhooks: signed POSTs to an integrator's URLs when calls start and end.
+"""Webhooks: signed POSTs to an integrator's URLs when calls start and end, and
+the event log integrators can also read (``GET /api/v1/integration/events``).
 
 Every event is stored (table ``webhook_deliveries``, one row per target) before
 its first try, then POSTed by one background task; a failure (network error,
@@ -26,9 +27,9 @@ from typing import Annotated, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
-from switchboard.db import Database, WebhookDelivery
+from switchboard.db import Database, IntegrationEvent, WebhookDelivery
 from switchboard.webhook_signing import (
     DELIVERY_HEADER,
     EVENT_HEADER,
@@ -45,6 +46,9 @@ EVENT_TYPES: tuple[EventType, ...] = ("call.started", "call.ended", "survey.subm
 MIN_SECRET_BYTES = 32
 BATCH = 50
 """Deliveries tried at once at most (each target gets them in creation order)."""
+EVENTS_RETENTION_DAYS = 30
+"""Default: how long events stay readable at ``GET /api/v1/integration/events``."""
+PURGE_EVERY_S = 3600.0
 IDLE_WAKE_S = 30.0
 """Longest sleep of the sender when nothing is due (new events wake it at once)."""
 USER_AGENT = "Guichet-Webhooks/1"
@@ -114,15 +118,19 @@ def event_from_call(
 
 
 class WebhookSender:
-    """Stores events and POSTs them to every target that wants them, retrying."""
+    """Stores events (the integrators' event log) and POSTs them to every target
+    that wants them, retrying."""
 
     def __init__(
         self,
         db: Database,
         targets: list[ReadyTarget],
         clock: Callable[[], float] = time.time,
+        retention_days: int = EVENTS_RETENTION_DAYS,
     ) -> None:
         self._db = db
+        self._retention_s = retention_days * 86400.0
+        self._purged_at = 0.0
         self._targets = {t.target.name: t for t in targets}
         self._clock = clock
         self._new: asyncio.Queue[tuple[EventType, dict[str, object], float]] = asyncio.Queue()
@@ -135,14 +143,12 @@ class WebhookSender:
         return bool(self._targets)
 
     def publish(self, event: EventType, data: dict[str, object]) -> None:
-        """Queue ``event`` for every target subscribed to it (returns at once)."""
-        if not any(event in t.target.events for t in self._targets.values()):
-            return
+        """Log ``event`` and queue it for every target subscribed to it (returns at once)."""
         self._new.put_nowait((event, data, self._clock()))
         self._wake.set()
 
     def start(self) -> None:
-        if self._targets and self._task is None:
+        if self._task is None:
             self._task = asyncio.create_task(self._run(), name="webhooks")
 
     async def stop(self) -> None:
@@ -164,6 +170,9 @@ class WebhookSender:
             self._wake.clear()
             try:
                 await self._store_new()
+                if self._clock() - self._purged_at >= PURGE_EVERY_S:
+                    self._purged_at = self._clock()
+                    await asyncio.to_thread(self._purge, self._clock() - self._retention_s)
                 due = await asyncio.to_thread(self._due, self._clock())
                 if due:
                     await asyncio.gather(*(self._try(row) for row in due))
@@ -177,8 +186,18 @@ class WebhookSender:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), pause)
 
+    def _purge(self, before: float) -> None:
+        with self._db.session() as session:
+            session.execute(delete(IntegrationEvent).where(IntegrationEvent.occurred_at < before))
+            session.execute(
+                delete(WebhookDelivery)
+                .where(WebhookDelivery.status != "pending")
+                .where(WebhookDelivery.created_at < before)
+            )
+            session.commit()
+
     async def _store_new(self) -> None:
-        rows: list[WebhookDelivery] = []
+        rows: list[IntegrationEvent | WebhookDelivery] = []
         while not self._new.empty():
             event, data, at = self._new.get_nowait()
             event_id = uuid.uuid4().hex
@@ -192,6 +211,7 @@ class WebhookSender:
                 separators=(",", ":"),
                 sort_keys=True,
             )
+            rows.append(IntegrationEvent(event_id=event_id, type=event, occurred_at=at, body=body))
             for ready in self._targets.values():
                 if event in ready.target.events:
                     rows.append(
@@ -210,7 +230,7 @@ class WebhookSender:
         if rows:
             await asyncio.to_thread(self._insert, rows)
 
-    def _insert(self, rows: list[WebhookDelivery]) -> None:
+    def _insert(self, rows: list[IntegrationEvent | WebhookDelivery]) -> None:
         with self._db.session() as session:
             session.add_all(rows)
             session.commit()
