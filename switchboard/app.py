@@ -37,6 +37,14 @@ from switchboard.webhooks import WebhookSender, event_from_call
 log = logging.getLogger(__name__)
 
 CONSOLE_DIR = Path(__file__).parent / "console"
+EMBED_DIR = Path(__file__).parent / "embed"
+EMBED_SDK_PATH = "/embed/guichet-embed.js"
+
+
+class EmbedConfig(BaseModel):
+    origins: list[str]
+
+
 ADMIN_DIR = Path(admin_api.__file__).parent / "console"
 ROLLOUT_TICK_S = 5.0
 """How often staged rollouts whose delay has passed are completed."""
@@ -142,7 +150,8 @@ def _same_origin(ws: WebSocket | Request) -> bool:
 
 
 def _security_headers(settings: ServerSettings) -> dict[str, str]:
-    ancestors = " ".join(settings.frame_ancestors) or "'none'"
+    ancestors = " ".join(dict.fromkeys([*settings.frame_ancestors, *settings.embed_origins]))
+    ancestors = ancestors or "'none'"
     csp = (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
         "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -296,7 +305,16 @@ def create_app(settings: ServerSettings) -> FastAPI:
         response = await call_next(request)
         for name, value in headers.items():
             response.headers.setdefault(name, value)
+        if request.url.path == EMBED_SDK_PATH:
+            # A portal on another origin loads the SDK as a module script (CORS).
+            response.headers["Access-Control-Allow-Origin"] = "*"
         return response
+
+    @app.get("/api/v1/embed/config")
+    async def embed_config() -> EmbedConfig:
+        """The portals allowed to embed the console (the console inside an iframe
+        talks only to one of these origins)."""
+        return EmbedConfig(origins=list(settings.embed_origins))
 
     # ---------------------------------------------------------------- dependencies
 
@@ -530,6 +548,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     )
     app.mount("/admin", StaticFiles(directory=ADMIN_DIR, html=True), name="admin")
 
+    app.mount("/embed", StaticFiles(directory=EMBED_DIR, html=True), name="embed")
     CONSOLE_DIR.mkdir(exist_ok=True)
     app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
     return app

@@ -8,6 +8,7 @@ import stat
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -68,6 +69,9 @@ class ServerSettings(BaseModel):
     tls_keyfile: Path | None = None
     frame_ancestors: list[str] = Field(default_factory=lambda: ["'self'"])
     """Origins allowed to embed the console in an iframe (CSP ``frame-ancestors``)."""
+    embed_origins: list[str] = Field(default_factory=list)
+    """Portals that embed the console with the SDK (``https://portail.example.fr``):
+    allowed as frame ancestors, and the only origins the embedded console talks to."""
     log_level: str = "info"
     events_retention_days: Annotated[int, Field(ge=1, le=366)] = 30
     """How long call events stay readable by integrators (``/api/v1/integration/events``)."""
@@ -75,6 +79,24 @@ class ServerSettings(BaseModel):
     """Time zone whose calendar days the statistics are counted in."""
     webhooks: list[WebhookTarget] = Field(default_factory=list)
     """``[[webhooks]]`` tables: the integrator's receivers of call events (signed)."""
+
+    @field_validator("embed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            parts = urlsplit(origin)
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.hostname
+                or parts.path not in ("", "/")
+                or parts.query
+                or parts.fragment
+                or parts.username
+            ):
+                raise ValueError(
+                    f"embed origin {origin!r} must be scheme://host[:port], nothing else"
+                )
+        return [origin.rstrip("/") for origin in value]
 
     @field_validator("stats_timezone")
     @classmethod
@@ -228,6 +250,9 @@ class ServerSettings(BaseModel):
                 self.turn_config()
             except SettingsError as exc:
                 problems.append(str(exc).removeprefix("refusing to start: "))
+        for origin in self.embed_origins:
+            if not origin.startswith("https://"):
+                problems.append(f"embed origin {origin}: production embeds in https portals only")
         for target in self.webhooks:
             if not target.url.startswith("https://"):
                 problems.append(

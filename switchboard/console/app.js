@@ -9,6 +9,7 @@ import { ApiError, login, logout, me, reportDeviceWork } from './api.js';
 import { CallSession } from './call.js';
 import { ChatPanel } from './chat.js';
 import { DevicesPanel } from './devices.js';
+import { EMBEDDED, EmbedBridge } from './embed.js';
 import { renderQueues, summary, tickWaiting, totalWaiting } from './queues.js';
 import { Signaling } from './signaling.js';
 import { announce, byId, formatClock, languageName, newId, setVisible } from './ui.js';
@@ -123,6 +124,7 @@ const devices = new DevicesPanel({
   sendMany: (msgs, onProgress) => (model.call ? model.call.sendPeerPaced(msgs, onProgress) : Promise.resolve(false)),
   callId: () => (model.call ? model.call.callId : null),
   report: (report) => reportDeviceWork(report),
+  onChange: (req) => tellPortalAboutDevice(req),
 });
 const chat = new ChatPanel({
   log: /** @type {HTMLOListElement} */ (byId('gc-chat-log')),
@@ -131,6 +133,81 @@ const chat = new ChatPanel({
   button: /** @type {HTMLButtonElement} */ (byId('gc-chat-send')),
   onSend: (text) => (model.call ? model.call.sendChat(newId(), text) : false),
 });
+
+// ---------------------------------------------------------------------------
+// Embedded in a portal (docs/integration.md): commands in, events out
+// ---------------------------------------------------------------------------
+
+/** @param {boolean} ok @param {string} why */
+function must(ok, why) {
+  if (!ok) throw new Error(why);
+}
+
+const embed = new EmbedBridge({
+  answer_next: (msg) => {
+    must(canAnswer(), model.call ? 'Un appel est déjà en cours.' : "Impossible de répondre maintenant (hors ligne, en pause ou personne n'attend).");
+    answerNext(typeof msg.service_id === 'string' ? msg.service_id : undefined);
+  },
+  hangup: () => {
+    must(!!model.call, "Aucun appel en cours.");
+    hangup();
+  },
+  send_chat: (msg) => {
+    must(!!model.call && model.call.channelOpen, "La liaison avec la borne n'est pas établie.");
+    must(chat.sendText(typeof msg.text === 'string' ? msg.text : ''), 'Message vide ou non envoyé.');
+  },
+  print_pdf: async (msg) => {
+    must(!!model.call, "Aucun appel en cours.");
+    const data = msg.data instanceof Blob ? new Uint8Array(await msg.data.arrayBuffer())
+      : msg.data instanceof ArrayBuffer ? new Uint8Array(msg.data) : null;
+    must(data !== null, 'Document manquant : envoyez un Blob ou un ArrayBuffer.');
+    await devices.printPdfBytes(/** @type {Uint8Array} */ (data), typeof msg.name === 'string' ? msg.name : 'document.pdf');
+  },
+  scan: (msg) => {
+    must(!!model.call && model.call.channelOpen, "La liaison avec la borne n'est pas établie.");
+    devices.request('scan', { dpi: msg.dpi === 150 ? 150 : 300, colour: msg.colour !== false });
+  },
+  read_card: () => {
+    must(!!model.call && model.call.channelOpen, "La liaison avec la borne n'est pas établie.");
+    devices.request('read_card', {});
+  },
+  read_code: () => {
+    must(!!model.call && model.call.channelOpen, "La liaison avec la borne n'est pas établie.");
+    devices.request('read_code', {});
+  },
+  set_presence: (msg) => {
+    must(msg.status === 'available' || msg.status === 'paused', 'Présence : available ou paused.');
+    if (msg.status !== model.presence) togglePresence();
+  },
+});
+embed.describe = () => ({ agent: model.agent ? model.agent.username : null, state: model.state });
+
+/** @param {any} req a device request of devices.js */
+function tellPortalAboutDevice(req) {
+  if (req.status === 'done' && req.kind === 'scan' && req.blob) {
+    const r = req.result || {};
+    embed.emit('document_received', {
+      request_id: req.id, kind: 'scan', mime: req.blob.type, data: req.blob,
+      width: r.width, height: r.height, dpi: r.dpi,
+    });
+  } else if (req.status === 'done') {
+    embed.emit('device_result', { request_id: req.id, kind: req.kind, result: { ...req.result } });
+  } else if (['failed', 'refused', 'cancelled'].includes(req.status)) {
+    embed.emit('device_error', { request_id: req.id, kind: req.kind, code: req.error || req.status, message: req.message });
+  }
+}
+
+let waitingBefore = 0;
+
+function tellPortalAboutQueues() {
+  const waiting = totalWaiting(model.services);
+  embed.emit('queues', {
+    waiting,
+    services: model.services.map((s) => ({ service_id: s.service_id, name: s.name, waiting: Array.isArray(s.waiting) ? s.waiting.length : 0 })),
+  });
+  if (waiting > waitingBefore) embed.emit('citizen_waiting', { waiting });
+  waitingBefore = waiting;
+}
 
 // ---------------------------------------------------------------------------
 // Rendering
@@ -273,6 +350,7 @@ function signIn(agent) {
   showNotice('');
   setState('idle');
   signaling.start();
+  embed.emit('ready', embed.describe());
   announce(`Connecté·e en tant que ${agent.display_name}.`);
   byId('gc-queues-title').focus();
 }
@@ -385,6 +463,7 @@ function startCall(info) {
   call.addEventListener('chat', (e) => {
     if (model.call !== call) return;
     chat.add('citizen', e.detail.text);
+    embed.emit('chat', { text: e.detail.text });
   });
   call.addEventListener('media', (e) => {
     if (model.call !== call) return;
@@ -398,6 +477,10 @@ function startCall(info) {
     devices.receive(e.detail);
   });
   call.addEventListener('remote', () => playRemote());
+  embed.emit('call_started', {
+    call_id: info.call_id, service_id: info.service_id, service_name: info.service_name,
+    booth_name: info.booth_name, language: info.language,
+  });
   setState('connecting_call');
   announce(`Appel de ${info.booth_name} (${info.service_name}). Connexion en cours.`);
   byId('gc-call-booth').focus();
@@ -423,6 +506,7 @@ function endCall(reason, opts = {}) {
   const call = model.call;
   if (!call) return;
   call.close();
+  embed.emit('call_ended', { call_id: call.callId, reason });
   model.call = null;
   model.callInfo = null;
   model.lastCallEnd = reason;
@@ -470,6 +554,7 @@ function onMessage(msg) {
       model.services = Array.isArray(msg.services) ? msg.services : [];
       model.queuesKnown = true;
       renderQueuesPanel();
+      tellPortalAboutQueues();
       break;
     case 'call_assigned':
       startCall(msg);
@@ -569,7 +654,7 @@ window.addEventListener('pagehide', () => {
 
 /**
  * Read-only hook for tests and integrations (e.g. a portal embedding the console).
- * Not a control API: it only reports state. See README.md in this folder.
+ * Not a control API: it only reports state (portals use the embed SDK, docs/integration.md).
  */
 const hook = Object.freeze({
   /** @returns {string} 'loading'|'signed_out'|'idle'|'connecting_call'|'in_call' */
@@ -588,6 +673,8 @@ const hook = Object.freeze({
   get channelOpen() { return !!model.call && model.call.channelOpen; },
   /** @returns {{code: string, message: string}|null} last server or media error shown */
   get lastError() { return model.lastError ? { ...model.lastError } : null; },
+  /** @returns {{parent: string|null, rejected: number}} the embed bridge (in a portal's iframe) */
+  get embed() { return { parent: embed.parentOrigin, rejected: embed.rejected }; },
   /** @returns {string} reason of the last call end ('booth_hangup', 'link_lost', …) */
   get lastCallEnd() { return model.lastCallEnd; },
   /**
@@ -609,6 +696,8 @@ const hook = Object.freeze({
 Object.defineProperty(window, 'guichetConsole', { value: hook, writable: false, configurable: false });
 
 async function boot() {
+  if (EMBEDDED) $.root.dataset.embedded = 'true';
+  await embed.start();
   render();
   try {
     const agent = await me();

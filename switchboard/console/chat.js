@@ -19,6 +19,7 @@ export class ChatPanel {
    * @param {(text: string) => boolean} opts.onSend  returns false when it could not be sent
    */
   constructor({ log, form, input, button, onSend }) {
+    this.onSend = onSend;
     this.log = log;
     this.input = input;
     this.button = button;
@@ -50,6 +51,17 @@ export class ChatPanel {
     li.append(el('span', 'gc-chat-who', `${who} : `), el('span', 'gc-chat-text', text));
     this.log.append(li);
     this.log.scrollTop = this.log.scrollHeight;
+  }
+
+  /**
+   * Send ``text`` as the agent (from a portal); false when the link is down.
+   * @param {string} text
+   */
+  sendText(text) {
+    const line = String(text).trim().slice(0, 2000);
+    if (!line || !this.onSend(line)) return false;
+    this.add('agent', line);
+    return true;
   }
 
   /** @param {boolean} enabled */

@@ -77,6 +77,7 @@ function sentence(text) {
  * @property {string} label
  * @property {HTMLLIElement} li
  * @property {string} url  blob URL of a scanned image, or ''
+ * @property {Blob|null} [blob]  the scanned image (given to an embedding portal), until reset
  * @property {string|null} callId  the call the request belongs to
  * @property {boolean} reported  its end was reported to the audit trail
  * @property {Promise<boolean>|null} audited  that report, once sent
@@ -91,12 +92,15 @@ export class DevicesPanel {
    * @param {() => (string|null)} [opts.callId]  the current call's id
    * @param {(report: object) => Promise<boolean>} [opts.report]  records, for the audit
    *   trail, that a request ended (metadata only, see {@link DevicesPanel#auditReport})
+   * @param {(req: DeviceRequest) => void} [opts.onChange]  a request changed (the embed
+   *   bridge tells the portal)
    */
-  constructor({ send, sendMany, callId = () => null, report = async () => false }) {
+  constructor({ send, sendMany, callId = () => null, report = async () => false, onChange = () => {} }) {
     this.send = send;
     this.sendMany = sendMany;
     this.callId = callId;
     this.report = report;
+    this.onChange = onChange;
     this.assembler = new TransferAssembler();
     /** @type {DeviceRequest[]} */
     this.requests = [];
@@ -163,15 +167,31 @@ export class DevicesPanel {
   async printPdf() {
     const file = this.$.pdfFile.files && this.$.pdfFile.files[0];
     if (!file) { this.showError("Choisissez d'abord un fichier PDF."); this.$.pdfFile.focus(); return; }
-    if (file.size > MAX_TRANSFER_BYTES) {
-      this.showError(`Ce fichier est trop volumineux (${formatSize(file.size)} ; maximum ${formatSize(MAX_TRANSFER_BYTES)}).`);
-      return;
+    try {
+      await this.printPdfBytes(new Uint8Array(await file.arrayBuffer()), file.name);
+    } catch (err) {
+      this.showError(err instanceof Error ? err.message : String(err));
+    } finally {
+      this.$.pdfFile.value = '';
     }
-    const bytes = new Uint8Array(await file.arrayBuffer());
+  }
+
+  /**
+   * Send a PDF to the booth's A4 printer (from the file field or from a portal).
+   * Throws an Error in plain French when the document cannot be sent.
+   * @param {Uint8Array} bytes
+   * @param {string} name
+   * @returns {Promise<DeviceRequest>}
+   */
+  async printPdfBytes(bytes, name) {
+    if (!this.enabled) throw new Error("La liaison avec la borne n'est pas établie.");
+    if (bytes.length > MAX_TRANSFER_BYTES) {
+      throw new Error(`Ce fichier est trop volumineux (${formatSize(bytes.length)} ; maximum ${formatSize(MAX_TRANSFER_BYTES)}).`);
+    }
     if (bytes.length === 0 || String.fromCharCode(...bytes.subarray(0, 5)) !== '%PDF-') {
-      this.showError("Ce fichier n'est pas un PDF.");
-      return;
+      throw new Error("Ce fichier n'est pas un PDF.");
     }
+    const file = { name: String(name || 'document.pdf').slice(0, 200) };
     this.showError('');
     const req = this.add('print_pdf', `Impression de « ${file.name} »`);
     req.transferId = newId();
@@ -184,9 +204,9 @@ export class DevicesPanel {
       if (req.status === 'sending') this.update(req, { percent: Math.round((100 * sent) / total) });
     });
     bytes.fill(0);
-    this.$.pdfFile.value = '';
     if (!ok) this.update(req, { status: 'failed', message: "L'envoi a été interrompu : la liaison avec la borne est coupée." });
     else if (req.status === 'sending') this.update(req, { status: 'pending', percent: null, message: '' });
+    return req;
   }
 
   printReceipt() {
@@ -210,7 +230,7 @@ export class DevicesPanel {
   add(kind, label) {
     const li = /** @type {HTMLLIElement} */ (el('li', 'gc-dev-item'));
     /** @type {DeviceRequest} */
-    const req = { id: newId(), kind, status: 'pending', message: '', percent: null, result: null, error: '', transferId: '', label, li, url: '', callId: this.callId(), reported: false, audited: null };
+    const req = { id: newId(), kind, status: 'pending', message: '', percent: null, result: null, error: '', transferId: '', label, li, url: '', blob: null, callId: this.callId(), reported: false, audited: null };
     li.dataset.kind = kind;
     this.requests.push(req);
     this.$.log.prepend(li);
@@ -231,6 +251,9 @@ export class DevicesPanel {
     }
     if (req.status !== before && (TERMINAL.has(req.status) || req.status === 'waiting_consent')) {
       announce(`${req.label} : ${req.message || STATUS_TEXT[req.status]}`);
+    }
+    if (req.status !== before) {
+      try { this.onChange(req); } catch { /* a listener's fault never breaks the panel */ }
     }
   }
 
@@ -364,7 +387,8 @@ export class DevicesPanel {
         return;
       }
       const mime = result.mime === 'image/jpeg' ? 'image/jpeg' : 'image/png';
-      req.url = URL.createObjectURL(new Blob([file.bytes], { type: mime }));
+      req.blob = new Blob([file.bytes], { type: mime });
+      req.url = URL.createObjectURL(req.blob);
       this.assembler.release(result.transfer_id); // the Blob holds the only copy now
     }
     const message = result.kind === 'read_card' ? 'Le citoyen a présenté sa carte.'
@@ -377,7 +401,10 @@ export class DevicesPanel {
 
   /** Forget everything of the call: images, identifiers, codes, bytes. */
   reset() {
-    for (const req of this.requests) if (req.url) URL.revokeObjectURL(req.url);
+    for (const req of this.requests) {
+      if (req.url) URL.revokeObjectURL(req.url);
+      req.blob = null;
+    }
     this.requests = [];
     this.assembler.wipe();
     this.queue = Promise.resolve();
