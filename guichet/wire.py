@@ -237,10 +237,6 @@ class ConfigAvailable(_Msg):
     version: Annotated[int, Field(ge=1)]
 
 
-BoothToServer = Annotated[
-    BoothHello | JoinQueue | LeaveQueue | Offer | Ice | Hangup | Ping,
-    Field(discriminator="type"),
-]
 ServerToBooth = Annotated[
     BoothWelcome
     | Queued
@@ -544,7 +540,7 @@ class DeviceErrorCode(StrEnum):
 
 
 class DeviceAuditOutcome(StrEnum):
-    """How device work ended, as the console reports it to the audit trail."""
+    """How device work ended, as the console and the booth report it to the audit trail."""
 
     DONE = "done"
     FAILED = "failed"
@@ -566,6 +562,33 @@ class DeviceAuditReport(BaseModel):
     outcome: DeviceAuditOutcome
     error: DeviceErrorCode | None = None
     pages: Annotated[int, Field(ge=0, le=10_000)] | None = None
+
+
+class DeviceWork(_Msg):
+    """Booth -> server: device work the agent asked for in call ``call_id`` has ended.
+
+    The booth's own account for the audit trail (the console's report can be missing:
+    a console that never reports must not leave the work untraced). Only metadata:
+    the kind of work, how it ended, the page count, the size in bytes of the document
+    printed or scanned. Never what was read, scanned or printed (no card identifier, no
+    code, no image, no title); unknown fields are refused.
+    """
+
+    type: Literal["device_work"] = "device_work"
+    call_id: Id
+    request_id: Id
+    kind: DeviceKind
+    outcome: DeviceAuditOutcome
+    error: DeviceErrorCode | None = None
+    pages: Annotated[int, Field(ge=0, le=10_000)] | None = None
+    size: Annotated[int, Field(ge=0, le=MAX_TRANSFER_BYTES)] | None = None
+    """Bytes of the PDF printed or of the image scanned."""
+
+
+BoothToServer = Annotated[
+    BoothHello | JoinQueue | LeaveQueue | Offer | Ice | Hangup | Ping | DeviceWork,
+    Field(discriminator="type"),
+]
 
 
 class AuditReceipt(BaseModel):
@@ -745,7 +768,7 @@ def _parse(kind: str, raw: str | bytes) -> Any:
 
 def parse_from_booth(
     raw: str | bytes,
-) -> BoothHello | JoinQueue | LeaveQueue | Offer | Ice | Hangup | Ping:
+) -> BoothHello | JoinQueue | LeaveQueue | Offer | Ice | Hangup | Ping | DeviceWork:
     """Parse a message a booth sent to the server; raises :class:`WireError`."""
     return _parse("booth", raw)  # type: ignore[no-any-return]
 

@@ -40,7 +40,7 @@ class CallEvent:
 
     agent: str
     action: str
-    """``call.answered`` or ``call.ended``."""
+    """``call.answered``, ``call.ended`` or ``device.<kind>`` (the booth's report)."""
     call_id: str
     details: dict[str, object]
 
@@ -135,8 +135,8 @@ class Hub:
         self.agents: list[AgentLink] = []
         self.calls: dict[str, Call] = {}
         self.on_call_event = on_call_event
-        self.ended_calls: dict[str, tuple[str, float]] = {}
-        """Calls ended less than :data:`RECENT_CALL_S` ago: agent username, end time."""
+        self.ended_calls: dict[str, tuple[str, float, str]] = {}
+        """Calls ended less than :data:`RECENT_CALL_S` ago: agent username, end time, booth."""
 
     # ------------------------------------------------------------------ queries
 
@@ -200,7 +200,7 @@ class Hub:
 
     def _forget_old_calls(self) -> None:
         horizon = self.clock() - RECENT_CALL_S
-        for call_id in [c for c, (_, at) in self.ended_calls.items() if at < horizon]:
+        for call_id in [c for c, (_, at, _b) in self.ended_calls.items() if at < horizon]:
             del self.ended_calls[call_id]
 
     def _emit(self, event: CallEvent) -> None:
@@ -283,10 +283,42 @@ class Hub:
                 self._end_call(
                     self._call_of(call_id, link), _hangup_reason(reason, CallEndReason.BOOTH_HANGUP)
                 )
+            case wire.DeviceWork():
+                self._device_work(link, msg)
             case wire.BoothHello():
                 raise WireError(ErrorCode.MALFORMED, "hello was already received")
             case _:  # pragma: no cover - the parser only yields the types above
                 raise WireError(ErrorCode.UNKNOWN_TYPE, "unexpected message")
+
+    def _device_work(self, link: BoothLink, work: wire.DeviceWork) -> None:
+        """The booth's account of device work in its call (live or just ended), audited
+        under the call's agent: the agent asked for it."""
+        call = self.calls.get(work.call_id)
+        if call is not None:
+            if call.booth is not link:
+                raise WireError(ErrorCode.NOT_YOUR_CALL, f"call {work.call_id!r} is not yours")
+            agent = call.agent.agent.username
+        else:
+            self._forget_old_calls()
+            ended = self.ended_calls.get(work.call_id)
+            if ended is None:
+                raise WireError(ErrorCode.NO_CALL, f"no live or recent call {work.call_id!r}")
+            if ended[2] != link.booth_id:
+                raise WireError(ErrorCode.NOT_YOUR_CALL, f"call {work.call_id!r} is not yours")
+            agent = ended[0]
+        details: dict[str, object] = {
+            "request": work.request_id,
+            "outcome": work.outcome.value,
+            "reported_by": "booth",
+            "booth": link.booth_id,
+        }
+        if work.error is not None:
+            details["error"] = work.error.value
+        if work.pages is not None:
+            details["pages"] = work.pages
+        if work.size is not None:
+            details["size"] = work.size
+        self._emit(CallEvent(agent, f"device.{work.kind.value}", work.call_id, details))
 
     def _join(self, link: BoothLink, service_id: str, language: str) -> None:
         if link.call_id is not None:
@@ -461,7 +493,11 @@ class Hub:
         else:
             call.booth.outbox.send(ended)
         self._forget_old_calls()
-        self.ended_calls[call.call_id] = (call.agent.agent.username, self.clock())
+        self.ended_calls[call.call_id] = (
+            call.agent.agent.username,
+            self.clock(),
+            call.booth.booth_id,
+        )
         self._emit(
             CallEvent(
                 call.agent.agent.username,

@@ -29,6 +29,8 @@ import os
 import re
 import secrets
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,7 @@ from fixtures.browser import agent_login, launch_chromium, new_agent_page, wait_
 from fixtures.peripherals import SANE_DEVICE, a4_pdf, wait_new_pdf, write_sane_config
 from fixtures.server import RunningServer
 from kivy_harness import run_scenario
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import Route, async_playwright, expect
 from privacy_sweep import Needles, regular_files, sweep, written_paths
 from story_steps import audit_entries, audit_verdict, wait_request, wait_step
 
@@ -136,6 +138,15 @@ async def test_nothing_of_the_citizen_is_left_anywhere_the_booth_wrote(
         async with async_playwright() as pw:
             browser = await launch_chromium(pw)
             context, page, guard = await new_agent_page(browser, switchboard.base_url)
+            # This console never reports device work to the audit trail (a console that
+            # is old, broken or tampered with): the booth's own reports must be there.
+            blocked: list[str] = []
+
+            async def drop_report(route: Route) -> None:
+                blocked.append(route.request.url)
+                await route.abort()
+
+            await page.route("**/api/v1/agent/audit", drop_report)
             await agent_login(page, switchboard.base_url, "alice", "alice-pw")
             await wait_step(progress, "queued", booth)
             await wait_console(page, "c.waiting === 1", 30_000)
@@ -228,8 +239,35 @@ async def test_nothing_of_the_citizen_is_left_anywhere_the_booth_wrote(
     assert report.hits == [], f"the citizen's data was found: {report.hits}"
     assert report.media == [], f"a recording exists: {report.media}"
 
-    # The audit trail framed the session without the citizen's card.
+    # The audit trail framed the session from the booth's reports alone (the console's
+    # were dropped), with sizes and pages but without the card, the chat or the scan.
+    assert len(blocked) >= 3, blocked
     db_file = switchboard.data_dir / "guichet.sqlite3"
     entries = await asyncio.to_thread(audit_entries, db_file, "call.ended")
-    assert card_uid not in repr([e.to_json() for e in entries])
+    assert [(e.actor, e.action, e.details["after"].get("reported_by")) for e in entries] == [
+        ("alice", "call.answered", None),
+        ("alice", "device.print_pdf", "booth"),
+        ("alice", "device.read_card", "booth"),
+        ("alice", "device.scan", "booth"),
+        ("alice", "call.ended", None),
+    ]
+    print_entry, card_entry, scan_entry = (e.details["after"] for e in entries[1:4])
+    assert print_entry["outcome"] == "done" and print_entry["pages"] == 1
+    assert print_entry["size"] == len(upload.read_bytes())
+    assert card_entry["outcome"] == "done" and "size" not in card_entry
+    assert scan_entry["outcome"] == "done" and scan_entry["size"] == len(scan_file.read_bytes())
+    assert len({e.target for e in entries}) == 1
+    trail = repr([e.to_json() for e in entries])
+    for secret in (card_uid, card_uid.lower(), chat_marker):
+        assert secret not in trail
     assert await asyncio.to_thread(audit_verdict, db_file) is None
+    verified = subprocess.run(
+        [sys.executable, "-m", "guichet.cli", "audit", "verify", "--db", str(db_file)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert verified.returncode == 0, verified.stderr
+    assert "audit trail intact: 5 entries" in verified.stdout
