@@ -314,6 +314,18 @@ class Queues(_Msg):
     services: list[ServiceQueue]
 
 
+class RecordingNotice(BaseModel):
+    """A service whose calls are recorded: what the citizen and the agent are told.
+
+    Guichet itself records nothing (media is peer to peer; the booth writes nothing):
+    a service sets this when it records calls with its own means on the agent's side
+    (a court's hearing recorder), so the citizen is told before the call starts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    retention_days: Annotated[int, Field(ge=1, le=3650)]
+    """How long the service keeps a recording, shown to the citizen."""
+
+
 class CallAssigned(_Msg):
     """The agent got a citizen; the booth's offer follows."""
 
@@ -327,6 +339,8 @@ class CallAssigned(_Msg):
     waited_s: int
     ice_servers: list[IceServer] = Field(default_factory=list)
     ice_transport_policy: IceTransportPolicy = "all"
+    recording: RecordingNotice | None = None
+    """Set: the service records its calls (the console shows a badge)."""
 
 
 AgentToServer = Annotated[
@@ -702,6 +716,8 @@ class ServicePublic(BaseModel):
     """Human-readable opening hours per language, e.g. ``{"fr": "lun.-ven. 9 h-17 h"}``."""
     waiting: int
     estimated_wait_s: int
+    recording: RecordingNotice | None = None
+    """Set: the booth says, before the call, that the service records it."""
 
 
 class Catalogue(BaseModel):

@@ -169,6 +169,7 @@ class Hub:
             hours=service.hours_text(),
             waiting=len(self.queues.waiting(service.id)),
             estimated_wait_s=self.estimate_for_newcomer(service.id),
+            recording=service.recording,
         )
 
     def ice_servers_for(self, call_id: str, side: str) -> list[wire.IceServer]:
@@ -434,6 +435,7 @@ class Hub:
                 waited_s=max(0, round(self.clock() - ticket.joined_at)),
                 ice_servers=self.ice_servers_for(call.call_id, "agent"),
                 ice_transport_policy=self.ice_transport_policy,
+                recording=service.recording,
             )
         )
         booth.outbox.send(

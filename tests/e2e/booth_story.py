@@ -259,6 +259,9 @@ async def privacy_story(ctx: dict[str, Any]) -> None:
             await _devices_ready(booth)
             await _join(booth, ctx, shots=False)
             await booth.wait_for(lambda: booth.controller.data.position == 1, what="queued")
+            # The default catalogue records nothing: no recording notice.
+            assert booth.find("recording_notice").text == ""
+            assert "enregistr" not in booth.all_text()
             _mark(ctx, "queued")
             await _in_call(booth, ctx, "in_call")
 
@@ -297,3 +300,27 @@ async def privacy_story(ctx: dict[str, Any]) -> None:
             _mark(ctx, "done")
     finally:
         await card.stop()
+
+
+async def recording_story(ctx: dict[str, Any]) -> None:
+    """A service that records its calls: the citizen is told while waiting, before the call."""
+    settings = harness_settings(
+        {"server_url": ctx["server_url"], "token_file": ctx["token_file"], "goodbye_s": 1.0}
+    )
+    async with BoothHarness(settings) as booth:
+        await booth.wait_screen("welcome", timeout=CALL_TIMEOUT_S)
+        await booth.tap("start_button")
+        await booth.wait_screen("choose")
+        await booth.wait_for(lambda: booth.find("service_justice"), what="catalogue shown")
+        await booth.tap("service_justice")
+        await booth.wait_screen("waiting")
+        await booth.wait_text("Vous êtes le prochain")
+        notice = booth.find("recording_notice")
+        await booth.wait_for(lambda: notice.text and notice.opacity == 1, what="notice shown")
+        await booth.frames(3)
+        booth.screenshot("e2e-booth-waiting-recorded")
+        _mark(ctx, "queued", notice=notice.text, height=notice.height)
+        await _in_call(booth, ctx, "in_call")
+        await booth.wait_screen("goodbye", timeout=CALL_TIMEOUT_S)
+        await booth.wait_screen("welcome", timeout=CALL_TIMEOUT_S)
+        _mark(ctx, "done")

@@ -206,3 +206,36 @@ def test_the_booth_reports_device_work_of_its_call_to_the_audit_under_the_agent(
     }
     assert devices[1].details["error"] == "consent_refused"
     assert devices[2].details["outcome"] == "cancelled"
+
+
+def test_a_recorded_service_is_announced_to_the_booth_and_to_the_agent() -> None:
+    catalogue = parse_catalogue(
+        """
+[[service]]
+id = "justice"
+name = { fr = "Tribunal" }
+icon = "court"
+recording = { retention_days = 30 }
+
+[[service]]
+id = "caf"
+name = { fr = "Allocations" }
+icon = "family"
+"""
+    )
+    hub = Hub(catalogue, [])
+    public = {s.id: s.recording for s in hub.catalogue_public().services}
+    assert public["caf"] is None
+    assert public["justice"] is not None and public["justice"].retention_days == 30
+    agent_box = RecordingOutbox()
+    agent = hub.agent_connected(
+        AgentInfo(username="a", display_name="A", services=["justice", "caf"]), agent_box
+    )
+    for booth_id, service in (("b1", "justice"), ("b2", "caf")):
+        booth = hub.booth_connected(booth_id, booth_id, RecordingOutbox())
+        hub.booth_message(booth, msg("join_queue", service_id=service))
+        hub.agent_message(agent, msg("answer_next", service_id=service))
+        assigned = agent_box.last("call_assigned")
+        hub.agent_message(agent, msg("hangup", call_id=assigned["call_id"]))
+        expected = {"retention_days": 30} if service == "justice" else None
+        assert assigned["recording"] == expected
