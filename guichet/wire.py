@@ -253,10 +253,6 @@ class ConfigAvailable(_Msg):
     version: Annotated[int, Field(ge=1)]
 
 
-BoothToServer = Annotated[
-    BoothHello | JoinQueue | LeaveQueue | Offer | Ice | Hangup | Ping | Survey,
-    Field(discriminator="type"),
-]
 ServerToBooth = Annotated[
     BoothWelcome
     | Queued
@@ -334,6 +330,18 @@ class Queues(_Msg):
     services: list[ServiceQueue]
 
 
+class RecordingNotice(BaseModel):
+    """A service whose calls are recorded: what the citizen and the agent are told.
+
+    Guichet itself records nothing (media is peer to peer; the booth writes nothing):
+    a service sets this when it records calls with its own means on the agent's side
+    (a court's hearing recorder), so the citizen is told before the call starts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    retention_days: Annotated[int, Field(ge=1, le=3650)]
+    """How long the service keeps a recording, shown to the citizen."""
+
+
 class CallAssigned(_Msg):
     """The agent got a citizen; the booth's offer follows."""
 
@@ -347,6 +355,8 @@ class CallAssigned(_Msg):
     waited_s: int
     ice_servers: list[IceServer] = Field(default_factory=list)
     ice_transport_policy: IceTransportPolicy = "all"
+    recording: RecordingNotice | None = None
+    """Set: the service records its calls (the console shows a badge)."""
 
 
 AgentToServer = Annotated[
@@ -560,7 +570,7 @@ class DeviceErrorCode(StrEnum):
 
 
 class DeviceAuditOutcome(StrEnum):
-    """How device work ended, as the console reports it to the audit trail."""
+    """How device work ended, as the console and the booth report it to the audit trail."""
 
     DONE = "done"
     FAILED = "failed"
@@ -582,6 +592,33 @@ class DeviceAuditReport(BaseModel):
     outcome: DeviceAuditOutcome
     error: DeviceErrorCode | None = None
     pages: Annotated[int, Field(ge=0, le=10_000)] | None = None
+
+
+class DeviceWork(_Msg):
+    """Booth -> server: device work the agent asked for in call ``call_id`` has ended.
+
+    The booth's own account for the audit trail (the console's report can be missing:
+    a console that never reports must not leave the work untraced). Only metadata:
+    the kind of work, how it ended, the page count, the size in bytes of the document
+    printed or scanned. Never what was read, scanned or printed (no card identifier, no
+    code, no image, no title); unknown fields are refused.
+    """
+
+    type: Literal["device_work"] = "device_work"
+    call_id: Id
+    request_id: Id
+    kind: DeviceKind
+    outcome: DeviceAuditOutcome
+    error: DeviceErrorCode | None = None
+    pages: Annotated[int, Field(ge=0, le=10_000)] | None = None
+    size: Annotated[int, Field(ge=0, le=MAX_TRANSFER_BYTES)] | None = None
+    """Bytes of the PDF printed or of the image scanned."""
+
+
+BoothToServer = Annotated[
+    BoothHello | JoinQueue | LeaveQueue | Offer | Ice | Hangup | Ping | Survey | DeviceWork,
+    Field(discriminator="type"),
+]
 
 
 class AuditReceipt(BaseModel):
@@ -695,6 +732,8 @@ class ServicePublic(BaseModel):
     """Human-readable opening hours per language, e.g. ``{"fr": "lun.-ven. 9 h-17 h"}``."""
     waiting: int
     estimated_wait_s: int
+    recording: RecordingNotice | None = None
+    """Set: the booth says, before the call, that the service records it."""
 
 
 class Catalogue(BaseModel):
@@ -761,7 +800,7 @@ def _parse(kind: str, raw: str | bytes) -> Any:
 
 def parse_from_booth(
     raw: str | bytes,
-) -> BoothHello | JoinQueue | LeaveQueue | Offer | Ice | Hangup | Ping | Survey:
+) -> BoothHello | JoinQueue | LeaveQueue | Offer | Ice | Hangup | Ping | Survey | DeviceWork:
     """Parse a message a booth sent to the server; raises :class:`WireError`."""
     return _parse("booth", raw)  # type: ignore[no-any-return]
 

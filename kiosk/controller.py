@@ -31,7 +31,7 @@ from kiosk import session as s
 from kiosk import technician as t
 from kiosk.branding import load_logo
 from kiosk.call.booth_devices import BoothDeviceHandler
-from kiosk.call.device_channel import DeviceChannel
+from kiosk.call.device_channel import DeviceChannel, FinishedWork
 from kiosk.call.media import MediaSources, MediaUnavailable, make_media
 from kiosk.call.peer import BoothPeer, RelayUnavailable
 from kiosk.call.signaling import ServerMessage, SignalingClient, SignalingState
@@ -868,7 +868,13 @@ class BoothController:
                 on_activity=self._set_device_activity,
                 camera=media.subscribe_video,
             )
-            peer.attach_devices(DeviceChannel(handler, peer.send_peer))
+            peer.attach_devices(
+                DeviceChannel(
+                    handler,
+                    peer.send_peer,
+                    on_finished=lambda work: self._report_device_work(call_id, work),
+                )
+            )
             self._peer = peer
             self._spawn(self._preview_loop(media), "preview")
             offer = await peer.create_offer()
@@ -888,6 +894,11 @@ class BoothController:
             logger.exception("call %s could not start", call_id)
             self.dispatch(s.ErrorOccurred(MSG_INTERRUPTED))
             self.dispatch(s.CallEnded("failed", by_server=False))
+
+    def _report_device_work(self, call_id: str, work: FinishedWork) -> None:
+        """Tell the switchboard's audit trail how the agent's device request ended
+        (kind, outcome, pages, size: never what was read)."""
+        self._spawn(self._send_quietly(work.to_wire(call_id)), "device-work")
 
     async def _end_call(
         self, call_id: str, notify_server: bool, reason: str = "booth_hangup"

@@ -18,6 +18,7 @@ APT_PACKAGES=(
   cups cups-client cups-ipp-utils cups-pdf poppler-utils   # A4 printing (ipptool follows jobs); tests print to CUPS-PDF
   systemd udev shellcheck xinit x11-xserver-utils   # booth OS files: units and rules verified, kiosk X session, installer lint
   coturn                                            # TURN relay (tests run a private one on 127.0.0.1)
+  strace                                            # privacy proof: every file the booth process writes
 )
 
 SUDO=""

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from guichet.wire import Id
+from guichet.wire import Id, RecordingNotice
 from switchboard.hours import LANGUAGES, HoursError, OpeningHours, parse_hours
 
 
@@ -26,6 +26,20 @@ class _ServiceFile(BaseModel):
     icon: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
     hours: str | list[str] = "always"
     expected_call_s: Annotated[int, Field(gt=0, le=24 * 3600)] = 600
+    recording: RecordingNotice | None = None
+    """Off by default. Set (``recording = { retention_days = 365 }``) only when the
+    service records its calls with its own means: Guichet records nothing itself."""
+
+    @field_validator("recording", mode="before")
+    @classmethod
+    def _recording_table(cls, value: object) -> object:
+        # "recording = true" must not pass for a notice: the citizen is told how long.
+        if isinstance(value, bool):
+            raise ValueError(
+                "must be a table such as { retention_days = 365 } (how long the service"
+                " keeps recordings, told to the citizen); leave it out for no recording"
+            )
+        return value
 
     @field_validator("name")
     @classmethod
@@ -51,6 +65,8 @@ class Service:
     icon: str
     hours: OpeningHours
     expected_call_s: int
+    recording: RecordingNotice | None = None
+    """None: calls are not recorded (the default)."""
 
     def name_in(self, language: str) -> str:
         """The name in ``language``, else French."""
@@ -124,6 +140,7 @@ def parse_catalogue(text: str, source: str = "<catalogue>") -> Catalogue:
                 icon=item.icon,
                 hours=hours,
                 expected_call_s=item.expected_call_s,
+                recording=item.recording,
             )
         )
     return Catalogue(tuple(services), source)

@@ -40,7 +40,7 @@ class CallEvent:
 
     agent: str
     action: str
-    """``call.answered`` or ``call.ended``."""
+    """``call.answered``, ``call.ended`` or ``device.<kind>`` (the booth's report)."""
     call_id: str
     details: dict[str, object]
 
@@ -143,8 +143,8 @@ class Hub:
         """``(survey, service_id, booth_id, agent username)`` for each rating accepted."""
         self.rateable: dict[str, tuple[str, str, str]] = {}
         """Calls ended recently and not rated yet: booth id, service id, agent."""
-        self.ended_calls: dict[str, tuple[str, float]] = {}
-        """Calls ended less than :data:`RECENT_CALL_S` ago: agent username, end time."""
+        self.ended_calls: dict[str, tuple[str, float, str]] = {}
+        """Calls ended less than :data:`RECENT_CALL_S` ago: agent username, end time, booth."""
 
     # ------------------------------------------------------------------ queries
 
@@ -177,6 +177,7 @@ class Hub:
             hours=service.hours_text(),
             waiting=len(self.queues.waiting(service.id)),
             estimated_wait_s=self.estimate_for_newcomer(service.id),
+            recording=service.recording,
         )
 
     def ice_servers_for(self, call_id: str, side: str) -> list[wire.IceServer]:
@@ -208,7 +209,7 @@ class Hub:
 
     def _forget_old_calls(self) -> None:
         horizon = self.clock() - RECENT_CALL_S
-        for call_id in [c for c, (_, at) in self.ended_calls.items() if at < horizon]:
+        for call_id in [c for c, (_, at, _b) in self.ended_calls.items() if at < horizon]:
             del self.ended_calls[call_id]
             self.rateable.pop(call_id, None)
 
@@ -303,6 +304,8 @@ class Hub:
                 )
             case wire.Survey():
                 self._rate(link, msg)
+            case wire.DeviceWork():
+                self._device_work(link, msg)
             case wire.BoothHello():
                 raise WireError(ErrorCode.MALFORMED, "hello was already received")
             case _:  # pragma: no cover - the parser only yields the types above
@@ -322,6 +325,36 @@ class Hub:
                 self.on_survey(survey, service_id, link.booth_id, agent)
             except Exception:
                 log.exception("recording the rating of %s failed", survey.call_id)
+
+    def _device_work(self, link: BoothLink, work: wire.DeviceWork) -> None:
+        """The booth's account of device work in its call (live or just ended), audited
+        under the call's agent: the agent asked for it."""
+        call = self.calls.get(work.call_id)
+        if call is not None:
+            if call.booth is not link:
+                raise WireError(ErrorCode.NOT_YOUR_CALL, f"call {work.call_id!r} is not yours")
+            agent = call.agent.agent.username
+        else:
+            self._forget_old_calls()
+            ended = self.ended_calls.get(work.call_id)
+            if ended is None:
+                raise WireError(ErrorCode.NO_CALL, f"no live or recent call {work.call_id!r}")
+            if ended[2] != link.booth_id:
+                raise WireError(ErrorCode.NOT_YOUR_CALL, f"call {work.call_id!r} is not yours")
+            agent = ended[0]
+        details: dict[str, object] = {
+            "request": work.request_id,
+            "outcome": work.outcome.value,
+            "reported_by": "booth",
+            "booth": link.booth_id,
+        }
+        if work.error is not None:
+            details["error"] = work.error.value
+        if work.pages is not None:
+            details["pages"] = work.pages
+        if work.size is not None:
+            details["size"] = work.size
+        self._emit(CallEvent(agent, f"device.{work.kind.value}", work.call_id, details))
 
     def _join(self, link: BoothLink, service_id: str, language: str) -> None:
         if link.call_id is not None:
@@ -438,6 +471,7 @@ class Hub:
                 waited_s=max(0, round(self.clock() - ticket.joined_at)),
                 ice_servers=self.ice_servers_for(call.call_id, "agent"),
                 ice_transport_policy=self.ice_transport_policy,
+                recording=service.recording,
             )
         )
         booth.outbox.send(
@@ -497,7 +531,11 @@ class Hub:
         else:
             call.booth.outbox.send(ended)
         self._forget_old_calls()
-        self.ended_calls[call.call_id] = (call.agent.agent.username, self.clock())
+        self.ended_calls[call.call_id] = (
+            call.agent.agent.username,
+            self.clock(),
+            call.booth.booth_id,
+        )
         self.rateable[call.call_id] = (
             call.booth.booth_id,
             call.service_id,

@@ -26,7 +26,7 @@ from typing import Protocol
 from guichet import wire
 from guichet.transfer import CompletedTransfer, TransferAssembler, TransferFailure
 from guichet.transfer import transfer_messages as build_transfer
-from guichet.wire import DeviceErrorCode, DeviceKind, DevicePhase
+from guichet.wire import DeviceAuditOutcome, DeviceErrorCode, DeviceKind, DevicePhase
 from kiosk.devices.base import DeviceError
 
 logger = logging.getLogger(__name__)
@@ -103,6 +103,34 @@ class DeviceHandler(Protocol):
     async def read_code(self) -> CodeInfo: ...
 
 
+@dataclass(frozen=True)
+class FinishedWork:
+    """How one request ended, for the audit trail: metadata only, never what was read."""
+
+    request_id: str
+    kind: DeviceKind
+    outcome: DeviceAuditOutcome
+    error: DeviceErrorCode | None = None
+    pages: int | None = None
+    size: int | None = None
+    """Bytes of the PDF printed or of the image scanned."""
+
+    def to_wire(self, call_id: str) -> wire.DeviceWork:
+        """The ``device_work`` message the booth sends the switchboard."""
+        return wire.DeviceWork(
+            call_id=call_id,
+            request_id=self.request_id,
+            kind=self.kind,
+            outcome=self.outcome,
+            error=self.error,
+            pages=self.pages,
+            size=self.size,
+        )
+
+
+FinishedListener = Callable[[FinishedWork], None]
+
+
 @dataclass
 class RequestState:
     """One request as the router sees it (read by tests and diagnostics)."""
@@ -115,6 +143,11 @@ class RequestState:
     task: asyncio.Task[None] | None = None
     transfer_id: str = ""
     """The PDF a ``print_pdf`` prints (released however the request ends)."""
+    pages: int | None = None
+    size: int | None = None
+    """Bytes printed or scanned, once known."""
+    told: bool = False
+    """Its end went to the ``on_finished`` listener (once per request)."""
 
     @property
     def finished(self) -> bool:
@@ -141,8 +174,12 @@ class DeviceChannel:
         *,
         assembler: TransferAssembler | None = None,
         request_timeout_s: float = REQUEST_TIMEOUT_S,
+        on_finished: FinishedListener | None = None,
     ) -> None:
+        """``on_finished`` hears how each request ended (the booth tells the switchboard's
+        audit trail); it is called on the loop and must not block."""
         self.handler = handler
+        self._on_finished = on_finished
         self._send_raw = send
         self.assembler = assembler or TransferAssembler()
         self.request_timeout_s = request_timeout_s
@@ -232,7 +269,9 @@ class DeviceChannel:
                     )
                     if not await self.handler.ask_consent(state.kind):
                         self._progress(state, DevicePhase.CONSENT_REFUSED, "Le citoyen a refusé.")
-                        state.error = DeviceErrorCode.CONSENT_REFUSED.value
+                        refused = DeviceErrorCode.CONSENT_REFUSED
+                        state.error = refused.value
+                        self._tell(state, DeviceAuditOutcome.REFUSED, refused)
                         self._send_report(
                             wire.DeviceErrorReport(
                                 request_id=rid,
@@ -242,11 +281,13 @@ class DeviceChannel:
                         )
                         return
                 self._progress(state, DevicePhase.WORKING, WORKING_TEXT[state.kind], 0)
-                outcome = await self._perform(rid, command)
+                outcome = await self._perform(state, command)
             self._progress(state, DevicePhase.DONE, DONE_TEXT[state.kind], 100)
+            self._tell(state, DeviceAuditOutcome.DONE)
             self._send_report(wire.DeviceResult(request_id=rid, result=outcome))
         except asyncio.CancelledError:
             if self._closed:
+                self._tell(state, DeviceAuditOutcome.CANCELLED, DeviceErrorCode.CANCELLED)
                 raise
             self._finish_failed(state, DeviceErrorCode.CANCELLED, "Demande annulée.")
         except TimeoutError:
@@ -267,7 +308,10 @@ class DeviceChannel:
             if isinstance(command, wire.PrintPdfCommand):
                 self.assembler.release(command.transfer_id)
 
-    async def _perform(self, rid: str, command: wire.DeviceCommand) -> wire.DeviceOutcome:
+    async def _perform(
+        self, state: RequestState, command: wire.DeviceCommand
+    ) -> wire.DeviceOutcome:
+        rid = state.request_id
         if isinstance(command, wire.PrintPdfCommand):
             done = self.assembler.completed(command.transfer_id)
             if done is None:
@@ -277,7 +321,9 @@ class DeviceChannel:
                 )
             # A copy for the handler's bytes contract; the assembler's buffer is
             # zeroed in _run's finally.
+            state.size = len(done.data)
             pages = await self.handler.print_pdf(bytes(done.data), command.title)
+            state.pages = pages
             return wire.PrintOutcome(kind="print_pdf", pages=pages)
         if isinstance(command, wire.PrintReceiptCommand):
             await self.handler.print_receipt(command.title, list(command.lines), command.qr)
@@ -293,6 +339,7 @@ class DeviceChannel:
             code = await self.handler.read_code()
             return wire.CodeOutcome(text=code.text, symbology=code.symbology)
         image = await self.handler.scan(command.dpi, command.colour)
+        state.size = len(image.data)
         tid = f"scan-{uuid.uuid4().hex[:16]}"
         await self.send_transfer(tid, image.data, mime=image.mime, name=f"scan-{rid}")
         return wire.ScanOutcome(
@@ -325,8 +372,25 @@ class DeviceChannel:
             )
         )
 
+    def _tell(
+        self, state: RequestState, outcome: DeviceAuditOutcome, error: DeviceErrorCode | None = None
+    ) -> None:
+        """Tell ``on_finished`` how the request ended (once; never raises)."""
+        if state.told or self._on_finished is None:
+            return
+        state.told = True
+        work = FinishedWork(state.request_id, state.kind, outcome, error, state.pages, state.size)
+        try:
+            self._on_finished(work)
+        except Exception:
+            logger.exception("device channel: on_finished listener failed")
+
     def _finish_failed(self, state: RequestState, code: DeviceErrorCode, reason: str) -> None:
         state.error = code.value
+        cancelled = code is DeviceErrorCode.CANCELLED
+        self._tell(
+            state, DeviceAuditOutcome.CANCELLED if cancelled else DeviceAuditOutcome.FAILED, code
+        )
         self._progress(state, DevicePhase.FAILED, reason)
         self._send_report(
             wire.DeviceErrorReport(request_id=state.request_id, code=code, reason=reason[:300])
@@ -358,5 +422,8 @@ class DeviceChannel:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        for state in self.requests.values():
+            if not state.finished:  # cancelled before it ever ran
+                self._tell(state, DeviceAuditOutcome.CANCELLED, DeviceErrorCode.CANCELLED)
         self.assembler.wipe()
         self.requests.clear()

@@ -54,6 +54,8 @@ class BoothState(EventDispatcher):  # type: ignore[misc]  # kivy has no type inf
     notice = StringProperty("")
     idle_warning = BooleanProperty(False)
     service_name = StringProperty("")
+    recording_days = NumericProperty(0)
+    """The chosen service records its calls and keeps them this many days; 0: no recording."""
     position = NumericProperty(0)
     """0 until the server has given a position."""
     estimated_wait_s = NumericProperty(-1)
@@ -132,6 +134,9 @@ class BoothState(EventDispatcher):  # type: ignore[misc]  # kivy has no type inf
         self.notice = d.notice or ""
         self.idle_warning = d.idle_warning
         self.service_name = d.service_name or ""
+        chosen = c.service(d.service_id) if d.service_id else None
+        recording = chosen.recording if chosen is not None else None
+        self.recording_days = recording.retention_days if recording is not None else 0
         self.position = d.position or 0
         self.estimated_wait_s = -1 if d.estimated_wait_s is None else d.estimated_wait_s
         self.agent_name = d.agent_name or ""

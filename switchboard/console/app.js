@@ -76,6 +76,7 @@ const $ = {
   callLive: byId('gc-call-live'),
   callBooth: byId('gc-call-booth'),
   callService: byId('gc-call-service'),
+  callRecording: byId('gc-call-recording'),
   callLanguage: byId('gc-call-language'),
   callState: byId('gc-call-state'),
   callTimer: byId('gc-call-timer'),
@@ -260,6 +261,10 @@ function renderCall() {
   const info = model.callInfo;
   $.callBooth.textContent = info.booth_name;
   $.callService.textContent = info.service_name;
+  // The service records its calls (catalogue "recording"); the citizen was told on the booth.
+  const rec = info.recording;
+  setVisible($.callRecording, !!rec);
+  $.callRecording.textContent = rec ? `Appel enregistré (conservé ${rec.retention_days} jours)` : '';
   $.callLanguage.textContent = languageName(info.language);
   $.callState.textContent = model.state === 'in_call' ? 'En communication' : 'Connexion…';
   $.callState.dataset.state = model.state;

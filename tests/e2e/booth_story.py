@@ -218,3 +218,109 @@ async def devices_story(ctx: dict[str, Any]) -> None:
     finally:
         await card.stop()
         await printer.stop()
+
+
+def _texts_of_every_screen(booth: BoothHarness) -> str:
+    """Every text held by any widget of any screen (shown or not) and of open modals."""
+    from kivy.core.window import Window
+
+    texts = []
+    for root in [*Window.children, *booth.app.root.screens]:
+        for widget in root.walk(restrict=True):
+            text = getattr(widget, "text", None)
+            if isinstance(text, str) and text:
+                texts.append(text)
+    return "\n".join(texts)
+
+
+async def privacy_story(ctx: dict[str, Any]) -> None:
+    """A full session for the privacy proof: chat, a printed PDF, a card read, a scan.
+
+    Runs like :func:`devices_story` (real CUPS-PDF, SANE ``test``, the card reader's pty
+    simulator), in the folders the test gave through the environment (``HOME``,
+    ``KIVY_HOME``, ``XDG_*``, ``TMPDIR``). After the agent hangs up, nothing of the
+    citizen may be left on any screen or in the session.
+    """
+    from kiosk.call.booth_devices import MSG_CARD_READ, MSG_PRESENT_CARD, MSG_PRINTED, MSG_SCANNED
+    from kiosk.devices.sim.card_reader import CardReaderSimulator
+
+    card = CardReaderSimulator()
+    devices = {
+        "card_reader": {"path": await card.start()},
+        "a4_printer": {"queue": ctx["cups_queue"], "server": ctx["cups_server"]},
+        "scanner": {"device": ctx["sane_device"], "dpi": 150, "mode": "color"},
+    }
+    settings = harness_settings(
+        {"server_url": ctx["server_url"], "token_file": ctx["token_file"], "goodbye_s": 2.0},
+        devices=devices,
+    )
+    try:
+        async with BoothHarness(settings) as booth:
+            await _devices_ready(booth)
+            await _join(booth, ctx, shots=False)
+            await booth.wait_for(lambda: booth.controller.data.position == 1, what="queued")
+            # The default catalogue records nothing: no recording notice.
+            assert booth.find("recording_notice").text == ""
+            assert "enregistr" not in booth.all_text()
+            _mark(ctx, "queued")
+            await _in_call(booth, ctx, "in_call")
+
+            await booth.wait_text(ctx["agent_says"], timeout=CALL_TIMEOUT_S)
+            await booth.type_text("chat_input", ctx["citizen_says"])
+            await booth.tap("send_button")
+            await booth.wait_text(ctx["citizen_says"])
+            _mark(ctx, "chatted")
+
+            await _activity(booth, MSG_PRINTED)
+            _mark(ctx, "printed")
+            await _consent_yes(booth, "read_card", "e2e-privacy-consent-card")
+            await _activity(booth, MSG_PRESENT_CARD)
+            card.insert(ctx["card_uid"], "ISO14443A")
+            await _activity(booth, MSG_CARD_READ)
+            card.remove()
+            _mark(ctx, "card_read")
+            await _consent_yes(booth, "scan", "e2e-privacy-consent-scan")
+            await _activity(booth, MSG_SCANNED)
+            await booth.frames(3)
+            booth.screenshot("e2e-privacy-in-call")
+            _mark(ctx, "scanned")
+
+            # The agent hangs up: the screens, the session and the activity line forget it all.
+            await booth.wait_screen("goodbye", timeout=CALL_TIMEOUT_S)
+            await booth.wait_screen("welcome", timeout=CALL_TIMEOUT_S)
+            await booth.frames(3)
+            booth.screenshot("e2e-privacy-after")
+            assert booth.controller.data.transcript == ()
+            assert booth.controller.device_activity == ""
+            assert booth.controller.consent_request is None
+            everything = _texts_of_every_screen(booth)
+            for secret in (ctx["agent_says"], ctx["citizen_says"], ctx["chat_marker"]):
+                assert secret not in everything, f"{secret!r} still on a screen"
+            assert ctx["card_uid"] not in everything.upper()
+            _mark(ctx, "done")
+    finally:
+        await card.stop()
+
+
+async def recording_story(ctx: dict[str, Any]) -> None:
+    """A service that records its calls: the citizen is told while waiting, before the call."""
+    settings = harness_settings(
+        {"server_url": ctx["server_url"], "token_file": ctx["token_file"], "goodbye_s": 1.0}
+    )
+    async with BoothHarness(settings) as booth:
+        await booth.wait_screen("welcome", timeout=CALL_TIMEOUT_S)
+        await booth.tap("start_button")
+        await booth.wait_screen("choose")
+        await booth.wait_for(lambda: booth.find("service_justice"), what="catalogue shown")
+        await booth.tap("service_justice")
+        await booth.wait_screen("waiting")
+        await booth.wait_text("Vous êtes le prochain")
+        notice = booth.find("recording_notice")
+        await booth.wait_for(lambda: notice.text and notice.opacity == 1, what="notice shown")
+        await booth.frames(3)
+        booth.screenshot("e2e-booth-waiting-recorded")
+        _mark(ctx, "queued", notice=notice.text, height=notice.height)
+        await _in_call(booth, ctx, "in_call")
+        await booth.wait_screen("goodbye", timeout=CALL_TIMEOUT_S)
+        await booth.wait_screen("welcome", timeout=CALL_TIMEOUT_S)
+        _mark(ctx, "done")

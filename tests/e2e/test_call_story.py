@@ -11,13 +11,9 @@ pty simulators of the ESC/POS receipt printer and the serial card reader.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -42,37 +38,21 @@ from fixtures.server import RunningServer
 from kivy_harness import run_scenario
 from PIL import Image
 from playwright.async_api import Page, async_playwright, expect
-from sqlalchemy import create_engine
+from story_steps import (
+    STEP_TIMEOUT_S,
+    audit_entries,
+    audit_verdict,
+    wait_request,
+    wait_step,
+)
 
-from guichet.audit_chain import Entry
 from kiosk.devices.scanner_options import A4_HEIGHT_MM, A4_WIDTH_MM, expected_pixels
-from kiosk.devices.sim.cups_pdf import PDF_QUEUE, CupsServer, start_cups_server, stop_cups_server
-from provisioning import audit_trail
+from kiosk.devices.sim.cups_pdf import PDF_QUEUE, CupsServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.kivy]
 
-STEP_TIMEOUT_S = 60.0
 AGENT_SAYS = "Bonjour, je vous écoute."
 CITIZEN_SAYS = "Je viens pour mon allocation."
-
-
-def _steps(progress: Path) -> list[dict[str, Any]]:
-    if not progress.exists():
-        return []
-    return [json.loads(line) for line in progress.read_text().splitlines() if line.strip()]
-
-
-async def _wait_step(progress: Path, step: str, booth: asyncio.Task[Any]) -> dict[str, Any]:
-    deadline = time.monotonic() + STEP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        for entry in _steps(progress):
-            if entry["step"] == step:
-                return entry
-        if booth.done():
-            booth.result()  # the booth's failure, with its output
-            raise AssertionError(f"booth finished before step {step!r}")
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"booth never reached step {step!r}; got {_steps(progress)}")
 
 
 async def _frames_decoded_growing(page: Page) -> dict[str, float]:
@@ -120,7 +100,7 @@ async def test_citizen_and_agent_call_chat_and_hang_up_from_either_side(
             await agent_login(page, switchboard.base_url, "alice", "alice-pw")
 
             # The booth shows position 1; the console shows the citizen waiting.
-            queued = await _wait_step(progress, "queued", booth)
+            queued = await wait_step(progress, "queued", booth)
             assert queued["position"] == 1
             await wait_console(page, "c.waiting === 1", 20_000)
             await screenshot(page, "e2e-console-queue")
@@ -130,14 +110,14 @@ async def test_citizen_and_agent_call_chat_and_hang_up_from_either_side(
             await wait_console(page, "c.state === 'in_call' && c.channelOpen", 30_000)
             stats = await _frames_decoded_growing(page)
             assert (stats["frameWidth"], stats["frameHeight"]) == (640, 480)
-            media = await _wait_step(progress, "media_1", booth)
+            media = await wait_step(progress, "media_1", booth)
             assert media["frames"] >= 30
             assert media["size"] is not None and media["size"][0] > 0
 
             # Chat both ways over the data channel.
             await page.locator("#gc-chat-input").fill(AGENT_SAYS)
             await page.locator("#gc-chat-send").click()
-            await _wait_step(progress, "chatted", booth)
+            await wait_step(progress, "chatted", booth)
             await page.locator("#gc-chat-log").get_by_text(CITIZEN_SAYS).wait_for(timeout=20_000)
             await screenshot(page, "e2e-console-call")
 
@@ -146,17 +126,17 @@ async def test_citizen_and_agent_call_chat_and_hang_up_from_either_side(
             await wait_console(page, "c.state === 'idle' && c.lastCallEnd === 'booth_hangup'")
             assert await console_state(page, "waiting") == 0
             await screenshot(page, "e2e-console-citizen-left")
-            await _wait_step(progress, "back_to_welcome_1", booth)
+            await wait_step(progress, "back_to_welcome_1", booth)
 
             # Second citizen: the agent answers and hangs up this time.
             await wait_console(page, "c.waiting === 1", 30_000)
             await page.locator("#gc-answer-next").click()
             await wait_console(page, "c.state === 'in_call' && c.channelOpen", 30_000)
             await _frames_decoded_growing(page)
-            await _wait_step(progress, "media_2", booth)
+            await wait_step(progress, "media_2", booth)
             await page.locator("#gc-hangup").click()
             await wait_console(page, "c.state === 'idle'")
-            await _wait_step(progress, "back_to_welcome_2", booth)
+            await wait_step(progress, "back_to_welcome_2", booth)
             assert await console_state(page, "waiting") == 0
 
             assert guard.outside == [], f"requests left 127.0.0.1: {guard.outside}"
@@ -179,29 +159,6 @@ CARD_TYPE = "ISO14443A"
 RECEIPT_QR = "https://rdv.caf.example/42"
 BOOTH_SCAN_DPI = 150
 """The booth's own ``[devices.scanner] dpi``; the agent asks for 300 (see the scan step)."""
-DEVICE_TIMEOUT_MS = 60_000
-
-
-@pytest.fixture
-def cups() -> Iterator[CupsServer]:
-    """A private cupsd on 127.0.0.1 with a CUPS-PDF queue (cupsd and CUPS-PDF need root)."""
-    if shutil.which("cupsd") is None or shutil.which("pdfinfo") is None:
-        pytest.skip("needs cups, cups-pdf, cups-ipp-utils and poppler-utils")
-    if os.geteuid() != 0:
-        pytest.skip("cupsd and CUPS-PDF must run as root (CI does)")
-    server = start_cups_server()
-    try:
-        yield server
-    finally:
-        stop_cups_server(server)
-
-
-async def _wait_request(page: Page, kind: str, status: str = "done") -> None:
-    await wait_console(
-        page,
-        f"c.devices.some(r => r.kind === {kind!r} && r.status === {status!r})",
-        DEVICE_TIMEOUT_MS,
-    )
 
 
 async def test_agent_prints_reads_the_card_and_scans_on_the_real_booth_peripherals(
@@ -232,11 +189,11 @@ async def test_agent_prints_reads_the_card_and_scans_on_the_real_booth_periphera
             browser = await launch_chromium(pw)
             context, page, guard = await new_agent_page(browser, switchboard.base_url)
             await agent_login(page, switchboard.base_url, "alice", "alice-pw")
-            await _wait_step(progress, "queued", booth)
+            await wait_step(progress, "queued", booth)
             await wait_console(page, "c.waiting === 1", 30_000)
             await page.locator("#gc-answer-next").click()
             await wait_console(page, "c.state === 'in_call' && c.channelOpen", 30_000)
-            await _wait_step(progress, "in_call", booth)
+            await wait_step(progress, "in_call", booth)
             log = page.locator("#gc-dev-log")
 
             # A one-page PDF goes through CUPS and comes out of CUPS-PDF as one A4 page.
@@ -245,38 +202,38 @@ async def test_agent_prints_reads_the_card_and_scans_on_the_real_booth_periphera
             upload.write_bytes(a4_pdf())
             await page.get_by_label("Document PDF (A4)").set_input_files(str(upload))
             await page.get_by_role("button", name="Imprimer un PDF").click()
-            await _wait_request(page, "print_pdf")
+            await wait_request(page, "print_pdf")
             await expect(log).to_contain_text("1 page imprimée.")
             _, info, _ = await asyncio.to_thread(wait_new_pdf, cups.pdf_out, before)
             assert info["Pages"] == "1"
             assert info["Page size"].startswith(A4_PAGE_SIZE), info["Page size"]
             assert "A4" in info["Page size"]
-            await _wait_step(progress, "printed", booth)
+            await wait_step(progress, "printed", booth)
 
             # A receipt with a QR code comes out of the ESC/POS simulator, cut.
             await page.get_by_label("Titre du reçu").fill("Rendez-vous CAF")
             await page.get_by_label("Texte du reçu").fill("Mardi 3 mars à 10 h\nGuichet 2")
             await page.get_by_label("QR code (facultatif)").fill(RECEIPT_QR)
             await page.get_by_role("button", name="Imprimer un reçu").click()
-            await _wait_request(page, "print_receipt")
-            receipt = await _wait_step(progress, "receipt", booth)
+            await wait_request(page, "print_receipt")
+            receipt = await wait_step(progress, "receipt", booth)
             assert receipt["qr"] == [RECEIPT_QR]
             assert "Guichet 2" in receipt["lines"]
             assert receipt["cuts"] >= 1
 
             # The card: the citizen agrees on the booth and lays it on the reader.
             await page.get_by_role("button", name="Demander la carte").click()
-            await _wait_request(page, "read_card")
+            await wait_request(page, "read_card")
             await expect(log).to_contain_text(CARD_TYPE)
             await expect(log).to_contain_text(CARD_UID)
-            await _wait_step(progress, "card_read", booth)
+            await wait_step(progress, "card_read", booth)
             await screenshot(page, "e2e-console-card-read")
 
             # A 300 dpi colour scan from SANE's test backend, agreed to on the booth.
             await page.locator("#gc-dev-scan-dpi").select_option("300")
             await page.locator("#gc-dev-scan-colour").select_option("colour")
             await page.locator("#gc-dev-scan").click()
-            await _wait_request(page, "scan")
+            await wait_request(page, "scan")
             image = log.locator("img.gc-dev-scan")
             await expect(image).to_be_visible()
             natural = await image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
@@ -298,7 +255,7 @@ async def test_agent_prints_reads_the_card_and_scans_on_the_real_booth_periphera
                 expected_pixels(A4_HEIGHT_MM, 300),
             ]
             await expect(log).to_contain_text(f"{dpi} ppp")
-            await _wait_step(progress, "scanned", booth)
+            await wait_step(progress, "scanned", booth)
             await screenshot(page, "e2e-console-devices")
             await page.locator("#gc-devices").screenshot(
                 path=str(SCREENSHOT_DIR / "e2e-console-devices-panel.png")
@@ -307,49 +264,32 @@ async def test_agent_prints_reads_the_card_and_scans_on_the_real_booth_periphera
             # The agent hangs up: the console forgets the results, the booth its work.
             await page.locator("#gc-hangup").click()
             await wait_console(page, "c.state === 'idle' && c.devices.length === 0", 20_000)
-            await _wait_step(progress, "done", booth)
+            await wait_step(progress, "done", booth)
             assert guard.outside == [], f"requests left 127.0.0.1: {guard.outside}"
             await context.close()
             await browser.close()
         await booth
-        # The server's audit trail framed all of it, without the citizen's card.
+        # The server's audit trail framed all of it, without the citizen's card: each
+        # piece of device work twice, as the booth did it and as the console saw it.
         db_file = switchboard.data_dir / "guichet.sqlite3"
-        entries = await asyncio.to_thread(_audit_entries, db_file, "call.ended")
-        assert [(e.actor, e.action) for e in entries] == [
-            ("alice", "call.answered"),
+        entries = await asyncio.to_thread(audit_entries, db_file, "call.ended")
+        calls = [(e.actor, e.action) for e in entries if e.action.startswith("call.")]
+        assert calls == [("alice", "call.answered"), ("alice", "call.ended")]
+        work = [
             ("alice", "device.print_pdf"),
             ("alice", "device.print_receipt"),
             ("alice", "device.read_card"),
             ("alice", "device.scan"),
-            ("alice", "call.ended"),
         ]
-        assert entries[1].details["after"]["pages"] == 1
+        for source in ("booth", "console"):
+            said = [e for e in entries if e.details["after"].get("reported_by") == source]
+            assert [(e.actor, e.action) for e in said] == work, source
+            assert said[0].details["after"]["pages"] == 1
+            assert {e.details["after"]["outcome"] for e in said} == {"done"}
         assert len({e.target for e in entries}) == 1
         assert CARD_UID not in repr([e.to_json() for e in entries])
-        verdict = await asyncio.to_thread(_audit_verdict, db_file)
+        verdict = await asyncio.to_thread(audit_verdict, db_file)
         assert verdict is None
     finally:
         if not booth.done():
             await asyncio.wait([booth], timeout=5)
-
-
-def _audit_entries(db_file: Path, last_action: str, timeout_s: float = 10.0) -> list[Entry]:
-    """The audit trail once ``last_action`` is in it (agents' entries are written async)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        engine = create_engine(f"sqlite:///{db_file}")
-        try:
-            entries = list(audit_trail.read_entries(engine))
-        finally:
-            engine.dispose()
-        if any(e.action == last_action for e in entries) or time.monotonic() > deadline:
-            return entries
-        time.sleep(0.05)
-
-
-def _audit_verdict(db_file: Path) -> object:
-    engine = create_engine(f"sqlite:///{db_file}")
-    try:
-        return audit_trail.verify_engine(engine).broken
-    finally:
-        engine.dispose()

@@ -58,7 +58,8 @@ logger = logging.getLogger(__name__)
 def kivy_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """Environment for a Kivy child process: private KIVY_HOME, offscreen if no X."""
     env = dict(os.environ)
-    env["KIVY_HOME"] = tempfile.mkdtemp(prefix="kivy-home-")
+    if extra is None or "KIVY_HOME" not in extra:
+        env["KIVY_HOME"] = tempfile.mkdtemp(prefix="kivy-home-")
     env["KIVY_NO_ARGS"] = "1"
     env["KIVY_NO_FILELOG"] = "1"
     env.setdefault("KIVY_LOG_MODE", "PYTHON")
@@ -78,23 +79,32 @@ def kivy_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def run_scenario(
-    target: str, ctx: dict[str, Any] | None = None, timeout: float = SCENARIO_TIMEOUT_S
+    target: str,
+    ctx: dict[str, Any] | None = None,
+    timeout: float = SCENARIO_TIMEOUT_S,
+    *,
+    env: dict[str, str] | None = None,
+    wrap: list[str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``module:function`` (an async scenario taking ``ctx``) in a new process.
 
+    ``env`` overrides the child's environment (a ``KIVY_HOME`` given there is the
+    caller's and is kept); ``wrap`` is a command the child runs under (``strace ...``).
     Raises AssertionError with the child's output if the scenario fails.
     """
-    env = kivy_env({"GUICHET_SCENARIO_CTX": json.dumps(ctx or {})})
+    own_home = tempfile.mkdtemp(prefix="kivy-home-")
+    child_env = kivy_env({"KIVY_HOME": own_home, "GUICHET_SCENARIO_CTX": json.dumps(ctx or {})})
+    child_env.update(env or {})
     result = subprocess.run(
-        [sys.executable, "-m", "kivy_harness", target],
+        [*(wrap or []), sys.executable, "-m", "kivy_harness", target],
         cwd=REPO,
-        env=env,
+        env=child_env,
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
     )
-    shutil.rmtree(env["KIVY_HOME"], ignore_errors=True)
+    shutil.rmtree(own_home, ignore_errors=True)
     if result.returncode != 0:
         raise AssertionError(
             f"scenario {target} failed ({result.returncode}):\n"

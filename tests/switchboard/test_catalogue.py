@@ -61,3 +61,21 @@ def test_broken_catalogue_names_the_problem(text: str, needle: str) -> None:
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(CatalogueError, match="cannot read"):
         load_catalogue(tmp_path / "nope.toml")
+
+
+def test_recording_is_off_unless_a_service_declares_it_with_a_retention() -> None:
+    assert all(s.recording is None for s in load_catalogue().services)
+    assert parse_catalogue(GOOD).services[0].recording is None
+    recorded = parse_catalogue(GOOD + "recording = { retention_days = 365 }\n").services[0]
+    assert recorded.recording is not None and recorded.recording.retention_days == 365
+    for bad, says in (
+        ("recording = true", "retention_days"),
+        ("recording = {}", "retention_days"),
+        ("recording = { retention_days = 0 }", "greater than or equal to 1"),
+        ('recording = { retention_days = 30, where = "nas" }', "where"),
+    ):
+        with pytest.raises(CatalogueError) as caught:
+            parse_catalogue(GOOD + bad + "\n")
+        message = str(caught.value)
+        assert message.startswith("<catalogue>: service[0] (caf).recording"), message
+        assert says in message, message

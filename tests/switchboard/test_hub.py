@@ -148,3 +148,94 @@ def test_a_failing_audit_callback_does_not_break_the_call() -> None:
     assert booth_box.last("call_started")["call_id"] == agent.call_id
     hub.agent_message(agent, msg("hangup", call_id=agent.call_id))
     assert booth_box.last("call_ended")["reason"] == "agent_hangup"
+
+
+def test_the_booth_reports_device_work_of_its_call_to_the_audit_under_the_agent() -> None:
+    now = [1000.0]
+    events: list[CallEvent] = []
+    hub = Hub(CATALOGUE, [], clock=lambda: now[0], on_call_event=events.append)
+    agent_box = RecordingOutbox()
+    agent = hub.agent_connected(
+        AgentInfo(username="a", display_name="A", services=["caf"]), agent_box
+    )
+    booth_box, other_box = RecordingOutbox(), RecordingOutbox()
+    booth = hub.booth_connected("b1", "Booth 1", booth_box)
+    other = hub.booth_connected("b2", "Booth 2", other_box)
+    hub.booth_message(booth, msg("join_queue", service_id="caf"))
+    hub.agent_message(agent, msg("answer_next"))
+    call_id = str(agent_box.last("call_assigned")["call_id"])
+    work = {"call_id": call_id, "request_id": "r1", "kind": "scan", "outcome": "done"}
+
+    hub.booth_message(booth, msg("device_work", **work, size=123_456))
+    hub.booth_message(
+        booth,
+        msg(
+            "device_work",
+            **{**work, "request_id": "r2", "kind": "read_card", "outcome": "refused"},
+            error="consent_refused",
+        ),
+    )
+    # Another booth cannot write into this call; nothing but metadata is accepted.
+    hub.booth_message(other, msg("device_work", **work))
+    assert other_box.last("error")["code"] == "not_your_call"
+    hub.booth_message(booth, msg("device_work", **work, uid="04A1B2C3"))
+    assert booth_box.last("error")["code"] == "malformed"
+
+    # Just after the call the booth may still report (a request cancelled by the hang-up).
+    hub.agent_message(agent, msg("hangup", call_id=call_id))
+    late = {**work, "request_id": "r3", "kind": "print_pdf", "outcome": "cancelled"}
+    hub.booth_message(booth, msg("device_work", **late, error="cancelled"))
+    hub.booth_message(other, msg("device_work", **late))
+    assert other_box.last("error")["code"] == "not_your_call"
+    now[0] += RECENT_CALL_S + 1
+    hub.booth_message(booth, msg("device_work", **late))
+    assert booth_box.last("error")["code"] == "no_call"
+
+    devices = [e for e in events if e.action.startswith("device.")]
+    assert [(e.agent, e.action, e.call_id) for e in devices] == [
+        ("a", "device.scan", call_id),
+        ("a", "device.read_card", call_id),
+        ("a", "device.print_pdf", call_id),
+    ]
+    assert devices[0].details == {
+        "request": "r1",
+        "outcome": "done",
+        "reported_by": "booth",
+        "booth": "b1",
+        "size": 123_456,
+    }
+    assert devices[1].details["error"] == "consent_refused"
+    assert devices[2].details["outcome"] == "cancelled"
+
+
+def test_a_recorded_service_is_announced_to_the_booth_and_to_the_agent() -> None:
+    catalogue = parse_catalogue(
+        """
+[[service]]
+id = "justice"
+name = { fr = "Tribunal" }
+icon = "court"
+recording = { retention_days = 30 }
+
+[[service]]
+id = "caf"
+name = { fr = "Allocations" }
+icon = "family"
+"""
+    )
+    hub = Hub(catalogue, [])
+    public = {s.id: s.recording for s in hub.catalogue_public().services}
+    assert public["caf"] is None
+    assert public["justice"] is not None and public["justice"].retention_days == 30
+    agent_box = RecordingOutbox()
+    agent = hub.agent_connected(
+        AgentInfo(username="a", display_name="A", services=["justice", "caf"]), agent_box
+    )
+    for booth_id, service in (("b1", "justice"), ("b2", "caf")):
+        booth = hub.booth_connected(booth_id, booth_id, RecordingOutbox())
+        hub.booth_message(booth, msg("join_queue", service_id=service))
+        hub.agent_message(agent, msg("answer_next", service_id=service))
+        assigned = agent_box.last("call_assigned")
+        hub.agent_message(agent, msg("hangup", call_id=assigned["call_id"]))
+        expected = {"retention_days": 30} if service == "justice" else None
+        assert assigned["recording"] == expected

@@ -17,8 +17,8 @@ from fixtures.device_handler import SimDeviceHandler
 
 from guichet import wire
 from guichet.transfer import TransferAssembler, transfer_messages
-from guichet.wire import DeviceErrorCode, DeviceKind
-from kiosk.call.device_channel import DeviceChannel
+from guichet.wire import DeviceAuditOutcome, DeviceErrorCode, DeviceKind
+from kiosk.call.device_channel import DeviceChannel, FinishedWork
 from kiosk.call.media import MediaSources
 from kiosk.call.peer import BoothPeer
 from kiosk.devices.base import DeviceError
@@ -223,6 +223,57 @@ async def test_close_cancels_requests_and_wipes_buffers(handler: SimDeviceHandle
     count = len(out.sent)
     router.handle(request("late", kind="read_card"))
     assert len(out.sent) == count  # a closed router stays silent
+
+
+async def test_every_request_end_is_told_for_the_audit_without_what_was_read(
+    handler: SimDeviceHandler,
+) -> None:
+    out = Wire()
+    told: list[FinishedWork] = []
+    router = DeviceChannel(handler, out, request_timeout_s=5, on_finished=told.append)
+    for msg in transfer_messages("pdf-1", PDF, mime="application/pdf"):
+        router.handle(msg)
+    router.handle(request("p1", kind="print_pdf", transfer_id="pdf-1", title="Attestation"))
+    router.handle(request("s1", kind="scan", dpi=75, colour=False))
+    scan = await out.final("s1")
+    await out.final("p1")
+    router.handle(request("c1", kind="read_card"))
+    card = await out.final("c1")
+    handler.consent = False
+    router.handle(request("c2", kind="read_card"))
+    await out.final("c2")
+    handler.consent = True
+    handler.failures[DeviceKind.READ_CODE] = DeviceError("unavailable", "Pas de lecteur.")
+    router.handle(request("q1", kind="read_code"))
+    await out.final("q1")
+    handler.failures.clear()
+    router.handle(request("q2", kind="read_code"))
+    await router.close()  # the call ends before the citizen shows their code
+
+    by_id = {w.request_id: w for w in told}
+    assert len(told) == len(by_id) == 6  # each request told once
+    assert by_id["p1"].kind is DeviceKind.PRINT_PDF
+    assert (by_id["p1"].outcome, by_id["p1"].size) == (DeviceAuditOutcome.DONE, len(PDF))
+    assert isinstance(scan, wire.DeviceResult) and isinstance(scan.result, wire.ScanOutcome)
+    assert by_id["s1"].outcome is DeviceAuditOutcome.DONE
+    assert by_id["s1"].size == scan.result.size
+    assert by_id["c1"].outcome is DeviceAuditOutcome.DONE
+    assert (by_id["c2"].outcome, by_id["c2"].error) == (
+        DeviceAuditOutcome.REFUSED,
+        DeviceErrorCode.CONSENT_REFUSED,
+    )
+    assert (by_id["q1"].outcome, by_id["q1"].error) == (
+        DeviceAuditOutcome.FAILED,
+        DeviceErrorCode.UNAVAILABLE,
+    )
+    assert (by_id["q2"].outcome, by_id["q2"].error) == (
+        DeviceAuditOutcome.CANCELLED,
+        DeviceErrorCode.CANCELLED,
+    )
+    # What goes to the switchboard never holds what was read.
+    assert isinstance(card, wire.DeviceResult) and isinstance(card.result, wire.CardOutcome)
+    sent = "".join(wire.dump(w.to_wire("c-1")) for w in told)
+    assert card.result.uid and card.result.uid not in sent and "Attestation" not in sent
 
 
 async def test_booth_peer_routes_device_messages(media: MediaSources) -> None:
