@@ -138,8 +138,10 @@ async def agent_session(page: Page, booth: Booth, n: int) -> None:
     await page.locator("#gc-chat-input").fill(agent_says(n))
     await page.locator("#gc-chat-send").click()
     await booth.wait(f"chatted_{n}", n)
-    await page.locator("#gc-chat-log").get_by_text(citizen_says(n)).wait_for(
-        timeout=STEP_TIMEOUT_S * 1000
+    await (
+        page.locator("#gc-chat-log")
+        .get_by_text(citizen_says(n))
+        .wait_for(timeout=STEP_TIMEOUT_S * 1000)
     )
     if citizen_hangs_up(n):
         booth.command(f"hangup_{n}")
@@ -156,7 +158,11 @@ async def _recover(page: Page, booth: Booth, n: int) -> None:
     """After a failed session: console idle, booth back on its welcome screen."""
     booth.command(f"hangup_{n}")  # in case the booth waits for it
     try:
-        if await page.evaluate("() => window.guichetConsole.state") != "idle":
+        state, ended = await page.evaluate(
+            "() => [window.guichetConsole.state, window.guichetConsole.lastCallEnd]"
+        )
+        print(f"  console: state {state}, last call ended by {ended or '-'}")
+        if state != "idle":
             await page.locator("#gc-hangup").click(timeout=5_000)
             await wait_console(page, "c.state === 'idle'", STEP_TIMEOUT_S * 1000)
     except Exception as exc:
@@ -224,8 +230,10 @@ async def soak(sessions: int, warmup: int, tmp: Path) -> tuple[int, float, float
                 await asyncio.sleep(SETTLE_S)
                 baseline = booth.measure()
                 live = ready.get("live")
-                print(f"baseline before any session: rss_mb={baseline[0]:.1f} fds={baseline[1]}"
-                      f" threads={baseline[2]} {_fmt_live(live)}")
+                print(
+                    f"baseline before any session: rss_mb={baseline[0]:.1f} fds={baseline[1]}"
+                    f" threads={baseline[2]} {_fmt_live(live)}"
+                )
             for n in range(sessions):
                 try:
                     await agent_session(page, booth, n)
@@ -236,25 +244,36 @@ async def soak(sessions: int, warmup: int, tmp: Path) -> tuple[int, float, float
                 except Exception as exc:
                     failures += 1
                     print(f"session {n}: FAILED {type(exc).__name__}: {str(exc)[:300]}")
+                    for line in guard.console_errors[-5:]:
+                        print(f"  console said: {line[:300]}")
+                    guard.console_errors.clear()
                     await _recover(page, booth, n)
                 if n == warmup - 1:
                     await asyncio.sleep(SETTLE_S)
                     baseline = booth.measure()
                     live = booth.steps().get(f"done_{n}", {}).get("live")
-                    print(f"baseline after {warmup} warm-up sessions: rss_mb={baseline[0]:.1f}"
-                          f" fds={baseline[1]} threads={baseline[2]} {_fmt_live(live)}")
+                    print(
+                        f"baseline after {warmup} warm-up sessions: rss_mb={baseline[0]:.1f}"
+                        f" fds={baseline[1]} threads={baseline[2]} {_fmt_live(live)}"
+                    )
                 if (n + 1) % PROGRESS_EVERY == 0 or n == sessions - 1:
                     rss, fds, threads = booth.measure()
-                    last = [times[i] for i in range(max(0, n + 1 - PROGRESS_EVERY), n + 1)
-                            if i in times]
-                    print(f"session {n + 1}/{sessions}: failures={failures}"
-                          f" p50_last_{len(last)}_s={_p50(last):.2f} rss_mb={rss:.1f}"
-                          f" fds={fds} threads={threads}", flush=True)
+                    last = [
+                        times[i] for i in range(max(0, n + 1 - PROGRESS_EVERY), n + 1) if i in times
+                    ]
+                    print(
+                        f"session {n + 1}/{sessions}: failures={failures}"
+                        f" p50_last_{len(last)}_s={_p50(last):.2f} rss_mb={rss:.1f}"
+                        f" fds={fds} threads={threads}",
+                        flush=True,
+                    )
             await asyncio.sleep(SETTLE_S)
             final = booth.measure()
             live = booth.steps().get(f"done_{sessions - 1}", {}).get("live")
-            print(f"after {sessions} sessions: rss_mb={final[0]:.1f} fds={final[1]}"
-                  f" threads={final[2]} {_fmt_live(live)}")
+            print(
+                f"after {sessions} sessions: rss_mb={final[0]:.1f} fds={final[1]}"
+                f" threads={final[2]} {_fmt_live(live)}"
+            )
             booth.command("stop")
             if guard.outside:
                 print(f"requests that tried to leave 127.0.0.1: {guard.outside}")
@@ -271,9 +290,11 @@ async def soak(sessions: int, warmup: int, tmp: Path) -> tuple[int, float, float
     assert baseline is not None
     ordered = [times[i] for i in sorted(times)]
     first, last = ordered[:PROGRESS_EVERY], ordered[-PROGRESS_EVERY:]
-    print(f"session wall time p50: first {len(first)} {_p50(first):.2f} s,"
-          f" last {len(last)} {_p50(last):.2f} s, all {_p50(ordered):.2f} s"
-          f" (max {max(ordered, default=float('nan')):.2f} s)")
+    print(
+        f"session wall time p50: first {len(first)} {_p50(first):.2f} s,"
+        f" last {len(last)} {_p50(last):.2f} s, all {_p50(ordered):.2f} s"
+        f" (max {max(ordered, default=float('nan')):.2f} s)"
+    )
     return failures, final[0] - baseline[0], float(final[1] - baseline[1]), _p50(ordered)
 
 

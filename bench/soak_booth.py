@@ -70,6 +70,7 @@ def _mark(ctx: dict[str, Any], step: str, **data: Any) -> None:
 
 def live_objects() -> dict[str, int]:
     """How many objects of each watched type are alive, plus threads and asyncio tasks."""
+    gc.collect()  # count what is held, not garbage waiting for the next collection
     counts: Counter[str] = Counter()
     watched = set(WATCHED_TYPES)
     for obj in gc.get_objects():
