@@ -69,7 +69,11 @@ def _mark(ctx: dict[str, Any], step: str, **data: Any) -> None:
 
 
 def live_objects() -> dict[str, int]:
-    """How many objects of each watched type are alive, plus threads and asyncio tasks."""
+    """Live objects of each watched type made since the booth started, threads, tasks.
+
+    The booth freezes its startup heap (imports, the built UI) out of collections;
+    ``gc.get_objects()`` does not list those, so the counts are of what sessions made.
+    """
     gc.collect()  # count what is held, not garbage waiting for the next collection
     counts: Counter[str] = Counter()
     watched = set(WATCHED_TYPES)
