@@ -243,7 +243,9 @@ async def soak(sessions: int, warmup: int, tmp: Path) -> tuple[int, float, float
                     raise
                 except Exception as exc:
                     failures += 1
-                    print(f"session {n}: FAILED {type(exc).__name__}: {str(exc)[:300]}")
+                    print(
+                        f"session {n + 1}/{sessions}: FAILED {type(exc).__name__}: {str(exc)[:300]}"
+                    )
                     for line in guard.console_errors[-5:]:
                         print(f"  console said: {line[:300]}")
                     guard.console_errors.clear()
