@@ -13,6 +13,7 @@ import os
 import signal
 from typing import Any
 
+from kiosk.call.garbage import freeze_startup_heap
 from kiosk.config import BoothSettings
 
 logger = logging.getLogger(__name__)
@@ -176,6 +177,9 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
                 loop.add_signal_handler(signum, self._stop_requested, signum)
             except (NotImplementedError, RuntimeError, ValueError):
                 logger.warning("cannot handle signal %s here", signum)
+        # Modules and the built UI live as long as the booth: out of every later
+        # collection (the one after each call then only walks what the call made).
+        freeze_startup_heap()
         self._start_task = loop.create_task(self.controller.start())
         from kiosk.service_watchdog import start_booth_watchdog
 

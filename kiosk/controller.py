@@ -32,6 +32,7 @@ from kiosk import technician as t
 from kiosk.branding import load_logo
 from kiosk.call.booth_devices import BoothDeviceHandler
 from kiosk.call.device_channel import DeviceChannel, FinishedWork
+from kiosk.call.garbage import collect_call_garbage
 from kiosk.call.media import MediaSources, MediaUnavailable, make_media
 from kiosk.call.peer import BoothPeer, RelayUnavailable
 from kiosk.call.signaling import ServerMessage, SignalingClient, SignalingState
@@ -923,6 +924,11 @@ class BoothController:
                 logger.exception("peer close failed")
         if media is not None:
             media.close()
+        if peer is not None:
+            # The closed call's objects form reference cycles: free them (and
+            # their codec buffers) now, not at some later full collection.
+            del peer, media, speaker
+            collect_call_garbage()
 
     def _remote_frame(self, frame: Any) -> None:
         self._frames_in_call += 1

@@ -23,7 +23,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 from aiortc import AudioStreamTrack, MediaStreamTrack, VideoStreamTrack
-from aiortc.contrib.media import MediaPlayer, MediaRelay
+from aiortc.contrib.media import MediaPlayer, MediaRelay, RelayStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
 logger = logging.getLogger(__name__)
@@ -250,6 +250,11 @@ class _MutableAudio(MediaStreamTrack):
         self._source = source
         self._sources = sources
 
+    @property
+    def source(self) -> MediaStreamTrack:
+        """The relay subscription this reader reads."""
+        return self._source
+
     async def recv(self) -> av.AudioFrame:
         """Next microphone frame, or the same length of silence when muted."""
         if self.readyState != "live":
@@ -317,9 +322,32 @@ class MediaSources:
         if self.closed:
             return
         self.closed = True
-        # Stopping a MediaPlayer's last track also closes its device.
-        for track in (*self._subscriptions, self.video, self.audio):
+        for track in self._subscriptions:
             track.stop()
+            _end_subscription(track)
+        # Stopping a MediaPlayer's last track also closes its device.
+        for track in (self.video, self.audio):
+            track.stop()
+
+
+def _end_subscription(track: MediaStreamTrack) -> None:
+    """Wake a reader waiting in ``recv()`` of a stopped relay subscription.
+
+    aiortc 1.16's ``RelayStreamTrack.stop()`` only unregisters the proxy: a reader
+    already waiting for its next frame then waits forever (the booth's self-view
+    task did, holding the whole call's media: found by ``bench/soak.py``). Give it
+    the relay's own end-of-stream marker (``None``), so its ``recv()`` raises
+    ``MediaStreamError`` as it does when the source ends.
+    """
+    if isinstance(track, _MutableAudio):
+        track = track.source
+    if not isinstance(track, RelayStreamTrack):
+        return
+    if track._queue is not None:
+        track._queue.put_nowait(None)
+    elif track._new_frame_event is not None:
+        track._frame = None
+        track._new_frame_event.set()
 
 
 def _open_player(kind: str, device: str, fmt: str, options: dict[str, str]) -> MediaPlayer:

@@ -8,6 +8,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from kiosk.call.media import (
     AUDIO_SAMPLE_RATE,
@@ -105,6 +106,30 @@ async def test_preview_and_call_both_get_every_camera_frame() -> None:
     assert media.video.readyState == "ended"
     with pytest.raises(MediaUnavailable):
         media.subscribe_video()
+
+
+async def test_a_reader_waiting_for_a_frame_is_ended_when_the_media_close() -> None:
+    # A slow camera: the video reader surely waits inside recv() when the call ends
+    # (the booth's self-view task waited forever there and kept the call's media
+    # alive: found by bench/soak.py). The microphone's reader is buffered.
+    media = make_media(fake=True, size=(320, 240), fps=1)
+    video, audio = media.subscribe_video(), media.subscribe_audio()
+    await asyncio.gather(video.recv(), audio.recv())
+
+    async def read_to_the_end(track: MediaStreamTrack) -> None:
+        while True:
+            await track.recv()
+
+    readers = [asyncio.create_task(read_to_the_end(t)) for t in (video, audio)]
+    await asyncio.sleep(0.1)
+    assert not any(task.done() for task in readers)
+    media.close()
+    done, pending = await asyncio.wait(readers, timeout=0.5)
+    for task in pending:
+        task.cancel()
+    assert not pending, "a reader still waits for a frame from closed media"
+    for task in done:
+        assert isinstance(task.exception(), MediaStreamError)
 
 
 async def test_muting_sends_silence_without_stopping_the_stream() -> None:
