@@ -49,7 +49,7 @@ class AuthOptions(BaseModel):
 
 def error_page(code: OidcFailure, provider: str) -> HTMLResponse:
     """A self-contained French page for a failed sign-in (no script, own stylesheet)."""
-    message = html.escape(french_message(code, provider))
+    message = html.escape(french_message(code, provider), quote=False)
     body = (
         '<!doctype html><html lang="fr"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
