@@ -104,10 +104,8 @@ def cmd_agent_add(args: argparse.Namespace) -> int:
     except auth.AuthError as exc:
         print(f"guichet agent add: {exc}", file=sys.stderr)
         return 2
-    print(
-        f"{info.roles[0]} {info.username} ({info.display_name}):"
-        f" {', '.join(info.services) or '-'}"
-    )
+    listed = ", ".join(info.services) or "-"
+    print(f"{info.roles[0]} {info.username} ({info.display_name}): {listed}")
     return 0
 
 
@@ -115,9 +113,8 @@ def cmd_agent_list(args: argparse.Namespace) -> int:
     from switchboard import auth
 
     for info in auth.list_agents(_database(args)):
-        print(
-            f"{info.username}\t{info.display_name}\t{','.join(info.services)}\t{info.roles[0]}"
-        )
+        services = ",".join(info.services)
+        print(f"{info.username}\t{info.display_name}\t{services}\t{info.roles[0]}")
     return 0
 
 
