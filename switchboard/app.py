@@ -522,6 +522,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
         local_login=settings.oidc is None or settings.oidc.local_login,
         cookie_secure=settings.cookie_secure,
         session_ttl_s=settings.session_ttl_s,
+        staff_sessions=fleet_admin.sessions,
+        on_staff_login=fleet_admin.record_login,
     )
     app.mount("/admin", StaticFiles(directory=ADMIN_DIR, html=True), name="admin")
 

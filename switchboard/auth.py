@@ -299,6 +299,8 @@ class Session:
     """For a sign-in through OpenID Connect: the person as the provider described them
     (roles and services from its claims). ``None``: a local account, read from the database."""
     oidc: bool = False
+    staff: StaffInfo | None = None
+    """For a staff sign-in through OpenID Connect: the role the provider gave."""
 
 
 class SessionStore:
@@ -321,14 +323,19 @@ class SessionStore:
         self._lock = threading.Lock()  # login runs in FastAPI's thread pool
 
     def create(
-        self, username: str, identity: AgentInfo | None = None, *, oidc: bool = False
+        self,
+        username: str,
+        identity: AgentInfo | None = None,
+        *,
+        oidc: bool = False,
+        staff: StaffInfo | None = None,
     ) -> str:
         """Open a session; returns the token for the cookie."""
         token = new_token()
         now = self._clock()
         with self._lock:
             self._purge()
-            self._sessions[token_hash(token)] = Session(username, now, now, identity, oidc)
+            self._sessions[token_hash(token)] = Session(username, now, now, identity, oidc, staff)
         return token
 
     def get(self, token: str | None, *, touch: bool = True) -> Session | None:

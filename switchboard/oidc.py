@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -66,7 +66,8 @@ _FRENCH = {
     " est refusée par sécurité. Recommencez ; si cela se reproduit, prévenez le support"
     " informatique.",
     OidcFailure.NO_ROLE: "Votre compte est reconnu par {provider} mais n'a aucun rôle dans"
-    " Guichet (agent ou superviseur) ou aucun service. Demandez ces droits à votre"
+    " Guichet qui ouvre cette console (agent ou superviseur avec au moins un service ;"
+    " administrateur ou technicien pour l'administration). Demandez ces droits à votre"
     " administrateur.",
 }
 
@@ -312,3 +313,26 @@ def identity_from_claims(claims: Mapping[str, Any], mapping: ClaimMapping) -> Ag
     return AgentInfo(
         username=username, display_name=display_name[:120], services=services, roles=roles
     )
+
+
+StaffRoleName = Literal["admin", "technician"]
+
+
+def staff_from_claims(
+    claims: Mapping[str, Any], mapping: ClaimMapping
+) -> tuple[str, str, StaffRoleName]:
+    """``(username, display name, role)`` for the admin console; ``admin`` wins over
+    ``technician``; :class:`OidcError` ``no_role`` with neither."""
+    raw_name = claims.get(mapping.username_claim)
+    username = (raw_name if isinstance(raw_name, str) and raw_name else str(claims["sub"]))[
+        :USERNAME_MAX
+    ]
+    display = claims.get(mapping.name_claim)
+    display_name = display if isinstance(display, str) and display.strip() else username
+    role_map = mapping.role_map or {}
+    roles = {role_map.get(v, v) for v in _claim_values(claims.get(mapping.roles_claim))}
+    if "admin" in roles:
+        return username, display_name[:120], "admin"
+    if "technician" in roles:
+        return username, display_name[:120], "technician"
+    raise OidcError(OidcFailure.NO_ROLE, f"{username}: no admin or technician role")

@@ -12,18 +12,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
 import httpx
 
-from guichet.wire import AgentInfo
 from switchboard.oidc import (
     ClaimMapping,
     LoginStart,
     OidcError,
     OidcFailure,
-    identity_from_claims,
     new_login,
     token_key_id,
     verify_id_token,
@@ -51,10 +49,15 @@ class Discovery:
     userinfo_endpoint: str | None
 
 
+LoginTarget = Literal["console", "admin"]
+"""Which console a sign-in opens: the agent console or the admin console."""
+
+
 @dataclass(frozen=True)
 class Pending:
     login: LoginStart
     created: float
+    target: LoginTarget = "console"
 
 
 class PendingLogins:
@@ -65,22 +68,22 @@ class PendingLogins:
         self._items: dict[str, Pending] = {}
         self._lock = threading.Lock()
 
-    def add(self, login: LoginStart) -> None:
+    def add(self, login: LoginStart, target: LoginTarget = "console") -> None:
         with self._lock:
             now = self._clock()
             for state in [s for s, p in self._items.items() if now - p.created > PENDING_TTL_S]:
                 del self._items[state]
             while len(self._items) >= PENDING_MAX:
                 del self._items[next(iter(self._items))]
-            self._items[login.state] = Pending(login, now)
+            self._items[login.state] = Pending(login, now, target)
 
-    def pop(self, state: str) -> LoginStart | None:
+    def pop(self, state: str) -> Pending | None:
         """The sign-in of ``state`` if it is pending and fresh (it is forgotten either way)."""
         with self._lock:
             pending = self._items.pop(state, None)
         if pending is None or self._clock() - pending.created > PENDING_TTL_S:
             return None
-        return pending.login
+        return pending
 
 
 class OidcClient:
@@ -178,11 +181,11 @@ class OidcClient:
         self._jwks = (jwks, self._clock())
         return jwks
 
-    async def authorization_url(self) -> tuple[str, LoginStart]:
+    async def authorization_url(self, target: LoginTarget = "console") -> tuple[str, LoginStart]:
         """Where to send the browser, and the sign-in to remember (its state goes in a cookie)."""
         discovery = await self.discovery()
         login = new_login()
-        self.pending.add(login)
+        self.pending.add(login, target)
         query = urlencode(
             {
                 "response_type": "code",
@@ -198,8 +201,8 @@ class OidcClient:
         separator = "&" if "?" in discovery.authorization_endpoint else "?"
         return f"{discovery.authorization_endpoint}{separator}{query}", login
 
-    async def finish(self, code: str, login: LoginStart) -> AgentInfo:
-        """Exchange ``code``, verify the ID token, read the claims: the console identity."""
+    async def claims(self, code: str, login: LoginStart) -> dict[str, Any]:
+        """Exchange ``code`` (with the PKCE verifier), verify the ID token, add userinfo."""
         discovery = await self.discovery()
         form = {
             "grant_type": "authorization_code",
@@ -249,7 +252,7 @@ class OidcClient:
         access_token = tokens.get("access_token")
         if self.mapping.roles_claim not in claims and discovery.userinfo_endpoint and access_token:
             claims = {**await self._userinfo(discovery, str(access_token), claims["sub"]), **claims}
-        return identity_from_claims(claims, self.mapping)
+        return claims
 
     async def _userinfo(self, discovery: Discovery, access_token: str, sub: str) -> dict[str, Any]:
         """Claims the provider keeps out of the ID token (their ``sub`` must match)."""

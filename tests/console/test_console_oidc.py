@@ -80,6 +80,12 @@ async def test_agent_and_supervisor_sign_in_through_the_provider(
         await screenshot(page, "console-oidc-agent")
         await page.get_by_role("button", name="Se déconnecter").click()
         await wait_console(page, "c.state === 'signed_out'")
+        # An answer from the provider that this browser did not ask for: a French page.
+        await page.goto(f"{server.base_url}/api/v1/oidc/callback?state=forged&code=x")
+        await expect(page.get_by_role("alert")).to_contain_text("Recommencez la connexion")
+        await screenshot(page, "console-oidc-error")
+        await page.get_by_role("link", name="Revenir à la page de connexion").click()
+        await wait_console(page, "c.state === 'signed_out'")
     finally:
         await context.close()
     only_the_provider_font_left(guard)
@@ -104,6 +110,19 @@ async def test_agent_and_supervisor_sign_in_through_the_provider(
         await page.wait_for_url(f"{server.base_url}/console/")
     finally:
         await citizen.close()
+        await context.close()
+    only_the_provider_font_left(guard)
+
+    # The admin console offers the same provider to admins and technicians.
+    context, page, guard = await new_agent_page(browser, server.base_url)
+    try:
+        await page.goto(f"{server.base_url}/admin/")
+        await expect(page.get_by_role("heading", name="Connexion administration")).to_be_visible()
+        await sign_in_at_provider(page, "adeline")
+        await page.wait_for_url(f"{server.base_url}/admin/**")
+        await expect(page.locator("#ga-who")).to_have_text("Adeline Admin")
+        await screenshot(page, "admin-oidc-signed-in")
+    finally:
         await context.close()
     only_the_provider_font_left(guard)
     assert not [e for e in guard.console_errors if "pageerror" in e]

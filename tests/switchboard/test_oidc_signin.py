@@ -39,16 +39,18 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcSite]:
         running.stop()
 
 
-def start_login(client: httpx.Client) -> str:
+def start_login(client: httpx.Client, to: str = "console") -> str:
     """Ask the switchboard to start a sign-in; returns the provider URL it redirects to."""
-    response = client.get("/api/v1/oidc/login")
+    response = client.get("/api/v1/oidc/login", params={"to": to})
     assert response.status_code == 303, response.text
     return response.headers["location"]
 
 
-def sign_in(site: OidcSite, client: httpx.Client, login: str) -> httpx.Response:
+def sign_in(
+    site: OidcSite, client: httpx.Client, login: str, to: str = "console"
+) -> httpx.Response:
     """The whole flow for ``login``; returns the switchboard's answer to the callback."""
-    back = provider_login(client, start_login(client), login)
+    back = provider_login(client, start_login(client, to), login)
     return client.get(back.headers["location"])
 
 
@@ -149,7 +151,7 @@ def test_account_without_a_guichet_role_is_refused(site: OidcSite) -> None:
     with httpx.Client(base_url=site.server.base_url) as client:
         answer = sign_in(site, client, "norole")
         assert answer.status_code == 403
-        assert "n'a aucun rôle dans Guichet" in answer.text
+        assert "n'a aucun rôle dans Guichet qui ouvre cette console" in answer.text
         assert client.get("/api/v1/agent/me").status_code == 401
 
 
@@ -325,3 +327,25 @@ async def test_logout_closes_the_agent_socket(site: OidcSite) -> None:
         assert client.post("/api/v1/agent/logout").status_code == 204
         assert (await ws.next("error"))["code"] == "unauthorized"
         assert await ws.closed_with() == 4401
+
+
+def test_admin_and_technician_sign_in_to_the_admin_console_through_the_provider(
+    site: OidcSite,
+) -> None:
+    with httpx.Client(base_url=site.server.base_url) as client:
+        answer = sign_in(site, client, "adeline", to="admin")
+        assert answer.status_code == 303 and answer.headers["location"] == "../../../admin/"
+        assert client.get("/api/v1/admin/me").json()["role"] == "admin"
+        audit = client.get("/api/v1/admin/audit")
+        assert audit.status_code == 200 and "adeline" in audit.text
+        assert client.get("/api/v1/agent/me").status_code == 401  # not an agent session
+    with httpx.Client(base_url=site.server.base_url) as client:
+        assert sign_in(site, client, "theo", to="admin").status_code == 303
+        assert client.get("/api/v1/admin/fleet").status_code == 200
+        assert client.get("/api/v1/admin/audit").status_code == 403
+    with httpx.Client(base_url=site.server.base_url) as client:
+        # An agent has no staff role: refused, with a way back to the admin sign-in.
+        refused = sign_in(site, client, "amelie", to="admin")
+        assert refused.status_code == 403
+        assert 'href="../../../admin/"' in refused.text
+        assert client.get("/api/v1/admin/me").status_code == 401
