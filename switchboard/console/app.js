@@ -294,6 +294,8 @@ function signIn(agent) {
     return;
   }
   model.agent = agent;
+  // Agent and supervisor both: the read-only view is one click away.
+  setVisible(byId('gc-supervise'), (agent.roles || []).includes('supervisor'));
   model.services = [];
   model.queuesKnown = false;
   clearError();

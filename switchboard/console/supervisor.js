@@ -147,7 +147,7 @@ async function boot() {
   $.name.textContent = person.display_name;
   setState('watching');
   await refresh();
-  if (!isSupervisorOnly(person)) announce('Supervision en lecture seule.');
+  setVisible(byId('gc-desk-link'), !isSupervisorOnly(person));
 }
 
 boot();

@@ -349,3 +349,21 @@ def test_admin_and_technician_sign_in_to_the_admin_console_through_the_provider(
         assert refused.status_code == 403
         assert 'href="../../../admin/"' in refused.text
         assert client.get("/api/v1/admin/me").status_code == 401
+
+
+async def test_agent_who_also_supervises_may_answer_and_watch(site: OidcSite) -> None:
+    with httpx.Client(base_url=site.server.base_url) as client:
+        assert sign_in(site, client, "lea").status_code == 303
+        assert client.get("/api/v1/agent/me").json()["roles"] == ["agent", "supervisor"]
+        view = client.get("/api/v1/supervisor/overview").json()
+        assert [s["service_id"] for s in view["services"]] == ["impots"]
+        cookie = client.cookies["guichet_session"]
+    lea = ProtocolClient(
+        await websockets.connect(
+            f"{site.server.ws_url}/ws/agent",
+            additional_headers={"Cookie": f"guichet_session={cookie}"},
+        )
+    )
+    assert (await lea.next("agent_welcome"))["agent"]["roles"] == ["agent", "supervisor"]
+    await lea.ping()
+    await lea.close()
