@@ -258,20 +258,7 @@ def test_provider_down_is_a_french_page_not_a_500(tmp_path: Path) -> None:
     assert "provider_down: discovery" in server.log()
 
 
-def test_provider_gone_during_the_sign_in_is_a_french_page(tmp_path: Path) -> None:
-    running = start_oidc_site(tmp_path)
-    try:
-        with httpx.Client(base_url=running.server.base_url) as client:
-            back = provider_login(client, start_login(client), "amelie")
-            running.provider.stop()
-            answer = client.get(back.headers["location"])
-            assert answer.status_code == 502
-            assert "ne répond pas pour le moment" in answer.text
-    finally:
-        running.stop()
-
-
-def test_local_form_can_be_turned_off(tmp_path: Path) -> None:
+def test_provider_only_site_and_provider_gone_during_a_sign_in(tmp_path: Path) -> None:
     running = start_oidc_site(tmp_path, local_login=False)
     try:
         with httpx.Client(base_url=running.server.base_url) as client:
@@ -279,6 +266,12 @@ def test_local_form_can_be_turned_off(tmp_path: Path) -> None:
             login = {"username": "alice", "password": running.server.agent_passwords["alice"]}
             assert client.post("/api/v1/agent/login", json=login).status_code == 403
             assert sign_in(running, client, "amelie").status_code == 303
+        with httpx.Client(base_url=running.server.base_url) as client:
+            back = provider_login(client, start_login(client), "sam")
+            running.provider.stop()  # gone between its login form and our code exchange
+            answer = client.get(back.headers["location"])
+            assert answer.status_code == 502
+            assert "ne répond pas pour le moment" in answer.text
     finally:
         running.stop()
 
