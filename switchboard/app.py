@@ -165,9 +165,9 @@ def _security_headers(settings: ServerSettings) -> dict[str, str]:
 def create_app(settings: ServerSettings) -> FastAPI:
     """The switchboard application for these settings (opens the database now)."""
     turn = settings.turn_config()  # first: a refused secret file must leave nothing open
+    oidc = _oidc_client(settings)  # the same for the OpenID Connect client secret
     catalogue = load_catalogue(settings.catalogue)
     db = Database(settings.resolved_database_url)
-    oidc = _oidc_client(settings)  # also first: a refused secret file stops the start
     sessions = SessionStore(settings.session_ttl_s, idle_s=settings.session_idle_s)
     audit_writer = AuditWriter(db)
 

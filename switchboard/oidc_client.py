@@ -141,7 +141,8 @@ class OidcClient:
         if self._discovery is not None and self._clock() - self._discovery[1] < DISCOVERY_TTL_S:
             return self._discovery[0]
         issuer = self.settings.issuer
-        data = await self._get_json(f"{issuer}/.well-known/openid-configuration", "discovery")
+        url = f"{issuer.rstrip('/')}/.well-known/openid-configuration"
+        data = await self._get_json(url, "discovery")
         if data.get("issuer") != issuer:
             raise OidcError(
                 OidcFailure.PROVIDER_BROKEN,

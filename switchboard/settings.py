@@ -74,6 +74,12 @@ class OidcSettings(BaseModel):
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("https://", "http://")):
             raise ValueError(f"{value!r} must be an http(s) URL")
+        return value
+
+    @field_validator("redirect_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        # The issuer is kept as written: ID tokens must carry it exactly (some end in "/").
         return value.rstrip("/")
 
     @field_validator("scopes")
