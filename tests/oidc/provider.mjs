@@ -29,6 +29,9 @@ const provider = new Provider(issuer, {
   jwks: { keys: [jwk] },
   cookies: { keys: [randomBytes(32).toString('hex')] },
   pkce: { required: () => true },
+  // HS256 is enabled only so that a test can configure a client whose ID tokens are
+  // HMAC-signed, which Guichet must refuse.
+  enabledJWA: { idTokenSigningAlgValues: ['RS256', 'PS256', 'ES256', 'HS256'] },
   features: { devInteractions: { enabled: true } },
   claims: {
     openid: ['sub'],

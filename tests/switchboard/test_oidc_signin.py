@@ -258,14 +258,21 @@ def test_provider_down_is_a_french_page_not_a_500(tmp_path: Path) -> None:
     assert "provider_down: discovery" in server.log()
 
 
-def test_provider_only_site_and_provider_gone_during_a_sign_in(tmp_path: Path) -> None:
-    running = start_oidc_site(tmp_path, local_login=False)
+def test_hmac_signed_token_is_refused_and_provider_gone_mid_sign_in(tmp_path: Path) -> None:
+    # A real provider set to sign our ID tokens with HS256 (keyed with the client
+    # secret): Guichet accepts only public-key signatures, so the sign-in is refused.
+    running = start_oidc_site(
+        tmp_path, local_login=False, client_extra={"id_token_signed_response_alg": "HS256"}
+    )
     try:
         with httpx.Client(base_url=running.server.base_url) as client:
             assert client.get("/api/v1/auth/options").json()["local"] is False
             login = {"username": "alice", "password": running.server.agent_passwords["alice"]}
             assert client.post("/api/v1/agent/login", json=login).status_code == 403
-            assert sign_in(running, client, "amelie").status_code == 303
+            refused = sign_in(running, client, "amelie")
+            assert refused.status_code == 400
+            assert "n'a pas pu être vérifiée" in refused.text
+            assert client.get("/api/v1/agent/me").status_code == 401
         with httpx.Client(base_url=running.server.base_url) as client:
             back = provider_login(client, start_login(client), "sam")
             running.provider.stop()  # gone between its login form and our code exchange
@@ -274,6 +281,7 @@ def test_provider_only_site_and_provider_gone_during_a_sign_in(tmp_path: Path) -
             assert "ne répond pas pour le moment" in answer.text
     finally:
         running.stop()
+    assert "token_invalid: ID token algorithm 'HS256' is not accepted" in running.server.log()
 
 
 async def test_local_agent_socket_is_closed_when_her_idle_session_expires(
