@@ -95,12 +95,18 @@ def cmd_agent_add(args: argparse.Namespace) -> int:
     services = [s.strip() for s in args.services.split(",") if s.strip()]
     try:
         info = auth.add_agent(
-            _database(args), args.username, _read_password(args), services, args.display_name
+            _database(args),
+            args.username,
+            _read_password(args),
+            services,
+            args.display_name,
+            role=args.role,
         )
     except auth.AuthError as exc:
         print(f"guichet agent add: {exc}", file=sys.stderr)
         return 2
-    print(f"agent {info.username} ({info.display_name}): {', '.join(info.services) or '-'}")
+    listed = ", ".join(info.services) or "-"
+    print(f"{info.roles[0]} {info.username} ({info.display_name}): {listed}")
     return 0
 
 
@@ -108,7 +114,8 @@ def cmd_agent_list(args: argparse.Namespace) -> int:
     from switchboard import auth
 
     for info in auth.list_agents(_database(args)):
-        print(f"{info.username}\t{info.display_name}\t{','.join(info.services)}")
+        services = ",".join(info.services)
+        print(f"{info.username}\t{info.display_name}\t{services}\t{info.roles[0]}")
     return 0
 
 
@@ -170,11 +177,17 @@ def build_parser() -> argparse.ArgumentParser:
     agent = sub.add_parser("agent", help="manage agents").add_subparsers(
         dest="agent_command", required=True
     )
-    add = agent.add_parser("add", help="create or update an agent")
+    add = agent.add_parser("add", help="create or update an agent or a supervisor")
     _common(add)
     add.add_argument("username")
     add.add_argument("--services", required=True, help="comma-separated service ids")
     add.add_argument("--display-name")
+    add.add_argument(
+        "--role",
+        choices=["agent", "supervisor"],
+        default="agent",
+        help="agent answers the services; supervisor only watches their queues and calls",
+    )
     secret = add.add_mutually_exclusive_group()
     secret.add_argument("--password-stdin", action="store_true", help="read the password line")
     secret.add_argument("--password", help="password (visible in ps: prefer --password-stdin)")

@@ -290,11 +290,22 @@ class SetPresence(_Msg):
     status: Literal[AgentPresence.AVAILABLE, AgentPresence.PAUSED]
 
 
+ConsoleRole = Literal["agent", "supervisor"]
+"""Roles of the agent console: ``agent`` answers citizens of its services,
+``supervisor`` only watches their queues and calls (docs/console.md, "Roles")."""
+
+
+def _agent_only() -> list[ConsoleRole]:
+    return ["agent"]
+
+
 class AgentInfo(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     username: str
     display_name: str
     services: list[str]
+    roles: list[ConsoleRole] = Field(default_factory=_agent_only)
+    """What the person may do in the console (an older server sends no roles: agent)."""
 
 
 class AgentWelcome(_Msg):
@@ -340,6 +351,27 @@ class RecordingNotice(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     retention_days: Annotated[int, Field(ge=1, le=3650)]
     """How long the service keeps a recording, shown to the citizen."""
+
+
+class OngoingCall(BaseModel):
+    """A call in progress, as a supervisor sees it (no citizen data, no media)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    service_id: Id
+    service_name: str
+    agent_name: str
+    booth_name: str
+    started_at: float
+    """Server wall-clock time (Unix seconds) when the agent answered."""
+
+
+class SupervisorView(BaseModel):
+    """Queues and ongoing calls of a supervisor's services (``GET /api/v1/supervisor/overview``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    server_time: float
+    services: list[ServiceQueue]
+    calls: list[OngoingCall]
 
 
 class CallAssigned(_Msg):

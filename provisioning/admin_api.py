@@ -389,6 +389,12 @@ class FleetAdmin:
             done.append(rollout_id)
         return done
 
+    async def record_login(self, staff: StaffInfo, how: str) -> None:
+        """Audit a staff sign-in made elsewhere (through the identity provider)."""
+        await asyncio.to_thread(
+            fleet.record, self.db, _actor(staff), "login", staff.username, None, how
+        )
+
     async def run_timer(self, period_s: float) -> None:
         """Forever: advance due rollouts every ``period_s``."""
         while True:
@@ -406,7 +412,10 @@ def install(app: FastAPI, admin: FleetAdmin) -> None:
     router = APIRouter(prefix=PREFIX, tags=["admin"])
 
     async def current_staff(request: Request) -> StaffInfo:
-        username = admin.sessions.username(request.cookies.get(STAFF_COOKIE))
+        session = admin.sessions.get(request.cookies.get(STAFF_COOKIE))
+        if session is not None and session.staff is not None:
+            return session.staff  # signed in through the identity provider
+        username = session.username if session else None
         staff = await asyncio.to_thread(auth.get_staff, db, username) if username else None
         if staff is None:
             raise HTTPException(401, "not signed in as admin or technician")

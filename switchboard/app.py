@@ -24,13 +24,14 @@ from guichet.wire import AgentInfo, ErrorCode, WireError
 from provisioning import admin_api, signing
 from provisioning import server as provisioning_server
 from provisioning import service as provisioning_service
-from switchboard import audit, auth, integration, stats
+from switchboard import audit, auth, integration, oidc_routes, stats
 from switchboard.audit import AuditWriter
-from switchboard.auth import SESSION_COOKIE, SessionStore
+from switchboard.auth import SESSION_COOKIE, Session, SessionStore
 from switchboard.catalogue import load_catalogue
 from switchboard.db import Database
-from switchboard.hub import CLOSE_UNAUTHORIZED, CallCheck, CallEvent, Hub
-from switchboard.settings import ServerSettings
+from switchboard.hub import CLOSE_UNAUTHORIZED, CallCheck, CallEvent, Hub, message_type
+from switchboard.oidc_client import OidcClient
+from switchboard.settings import OidcSettings, ServerSettings, SettingsError
 from switchboard.stats_store import StatsRecorder, site_lookup
 from switchboard.webhooks import WebhookSender, event_from_call
 
@@ -59,6 +60,10 @@ CLOSE_REVOKED = 4403
 """A key-authenticated booth that has been revoked (it must not reconnect)."""
 HSTS_MAX_AGE_S = 365 * 24 * 3600
 """Browsers keep to HTTPS for a year once they have seen the server."""
+SESSION_WATCH_S = 1.0
+"""How often an agent's WebSocket checks that its session is still alive (expiry, logout)."""
+CLOSE_FORBIDDEN = 4403
+"""A console connection by someone whose role may not do this (a supervisor answering)."""
 FLEET_WATCH_INTERVAL_S = 2.0
 """How often connected enrolled booths are checked for revocation (even by another process)."""
 
@@ -178,9 +183,10 @@ def create_app(settings: ServerSettings) -> FastAPI:
     """The switchboard application for these settings (opens the database now)."""
     turn = settings.turn_config()  # first: a refused secret file must leave nothing open
     webhook_targets = settings.webhook_targets()
+    oidc = _oidc_client(settings)  # the same for the OpenID Connect client secret
     catalogue = load_catalogue(settings.catalogue)
     db = Database(settings.resolved_database_url)
-    sessions = SessionStore(settings.session_ttl_s)
+    sessions = SessionStore(settings.session_ttl_s, idle_s=settings.session_idle_s)
     audit_writer = AuditWriter(db)
     webhooks = WebhookSender(db, webhook_targets, retention_days=settings.events_retention_days)
     stats_recorder = StatsRecorder(db, ZoneInfo(settings.stats_timezone), site_lookup(db))
@@ -339,12 +345,31 @@ def create_app(settings: ServerSettings) -> FastAPI:
             )
         return booth
 
-    async def current_agent(request: Request) -> AgentInfo:
-        username = sessions.username(request.cookies.get(SESSION_COOKIE))
-        agent = await asyncio.to_thread(auth.get_agent, db, username) if username else None
-        if agent is None:
+    async def identity_of(session: Session | None) -> AgentInfo | None:
+        """Who a console session is: the provider's word, or the local account as it is now."""
+        if session is None:
+            return None
+        if session.identity is not None:
+            return session.identity
+        return await asyncio.to_thread(auth.get_agent, db, session.username)
+
+    async def current_person(request: Request) -> AgentInfo:
+        person = await identity_of(sessions.get(request.cookies.get(SESSION_COOKIE)))
+        if person is None:
             raise HTTPException(401, "not logged in")
-        return agent
+        return person
+
+    async def current_agent(person: Annotated[AgentInfo, Depends(current_person)]) -> AgentInfo:
+        if "agent" not in person.roles:
+            raise HTTPException(403, "only agents may do this")
+        return person
+
+    async def current_supervisor(
+        person: Annotated[AgentInfo, Depends(current_person)],
+    ) -> AgentInfo:
+        if "supervisor" not in person.roles:
+            raise HTTPException(403, "only supervisors may do this")
+        return person
 
     # ---------------------------------------------------------------- HTTP
 
@@ -362,7 +387,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @app.post("/api/v1/agent/login")
     def login(body: wire.LoginRequest, response: Response) -> AgentInfo:
-        """Check an agent's password and set the session cookie."""
+        """Check a console account's password (agent or supervisor) and set the session cookie."""
+        if settings.oidc is not None and not settings.oidc.local_login:
+            raise HTTPException(403, "local sign-in is disabled: use the identity provider")
         agent = auth.authenticate(db, body.username, body.password)
         if agent is None:
             log.warning("failed login for %r", body.username[:64])
@@ -389,9 +416,16 @@ def create_app(settings: ServerSettings) -> FastAPI:
         )
 
     @app.get("/api/v1/agent/me")
-    async def me(agent: Annotated[AgentInfo, Depends(current_agent)]) -> AgentInfo:
-        """Who is logged in."""
-        return agent
+    async def me(person: Annotated[AgentInfo, Depends(current_person)]) -> AgentInfo:
+        """Who is logged in to the console, with their roles (agent, supervisor)."""
+        return person
+
+    @app.get("/api/v1/supervisor/overview")
+    async def supervisor_overview(
+        person: Annotated[AgentInfo, Depends(current_supervisor)],
+    ) -> wire.SupervisorView:
+        """Queues and ongoing calls of the supervisor's services (read-only)."""
+        return hub.supervisor_view(person.services)
 
     @app.post("/api/v1/agent/audit", status_code=201)
     async def report_device_work(
@@ -479,18 +513,42 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @app.websocket("/ws/agent")
     async def ws_agent(ws: WebSocket) -> None:
-        username = sessions.username(ws.cookies.get(SESSION_COOKIE))
-        agent = await asyncio.to_thread(auth.get_agent, db, username) if username else None
+        token = ws.cookies.get(SESSION_COOKIE)
+        agent = await identity_of(sessions.get(token))
         await ws.accept()
         if agent is None or not _same_origin(ws):
             log.warning("agent websocket refused: no valid session or foreign origin")
             await _close(ws, CLOSE_UNAUTHORIZED)
             return
+        if "agent" not in agent.roles:
+            log.warning("agent websocket refused: %s is not an agent", agent.username)
+            await _close(
+                ws,
+                CLOSE_FORBIDDEN,
+                _unauthorized("forbidden: supervisors watch, they do not answer"),
+            )
+            return
         outbox = SocketOutbox()
         link = hub.agent_connected(agent, outbox)
+
+        async def watch_session() -> None:
+            # Expiry (idle or absolute) and logout close the console's socket.
+            while sessions.get(token, touch=False) is not None:
+                await asyncio.sleep(SESSION_WATCH_S)
+            log.info("agent %s: session ended, closing the console socket", agent.username)
+            outbox.send(_unauthorized("session expired: sign in again"))
+            outbox.close(CLOSE_UNAUTHORIZED, "session expired")
+
+        def on_message(data: str) -> None:
+            if message_type(data) != "ping":  # the agent did something: not idle
+                sessions.touch(token)
+            hub.agent_message(link, data)
+
+        watcher = asyncio.create_task(watch_session())
         try:
-            await _serve(ws, outbox, lambda data: hub.agent_message(link, data))
+            await _serve(ws, outbox, on_message)
         finally:
+            watcher.cancel()
             hub.agent_disconnected(link)
 
     # Enrolment, signed booth requests and config bundles (docs/provisioning.md).
@@ -512,7 +570,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     fleet_admin = admin_api.FleetAdmin(
         db,
         signing_key,
-        SessionStore(settings.session_ttl_s),
+        SessionStore(settings.session_ttl_s, idle_s=settings.session_idle_s),
         push_config,
         settings.cookie_secure,
         settings.session_ttl_s,
@@ -546,12 +604,41 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(
         integration.integration_router(db, queues_now, stats_for_integrators, admin_api.StatsView)
     )
+    oidc_routes.install(
+        app,
+        oidc,
+        sessions,
+        local_login=settings.oidc is None or settings.oidc.local_login,
+        cookie_secure=settings.cookie_secure,
+        session_ttl_s=settings.session_ttl_s,
+        staff_sessions=fleet_admin.sessions,
+        on_staff_login=fleet_admin.record_login,
+    )
     app.mount("/admin", StaticFiles(directory=ADMIN_DIR, html=True), name="admin")
 
     app.mount("/embed", StaticFiles(directory=EMBED_DIR, html=True), name="embed")
     CONSOLE_DIR.mkdir(exist_ok=True)
     app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
     return app
+
+
+def _oidc_client(settings: ServerSettings) -> OidcClient | None:
+    """The OpenID Connect client of these settings, its secret read now (never logged)."""
+    from guichet.secrets import SecretFileError, read_secret_file
+
+    config: OidcSettings | None = settings.oidc
+    if config is None:
+        return None
+    secret: str | None = None
+    if config.client_secret_file is not None:
+        try:
+            raw = read_secret_file(
+                config.client_secret_file, min_bytes=16, what="OIDC client secret file"
+            )
+        except SecretFileError as exc:
+            raise SettingsError(f"refusing to start: {exc}") from exc
+        secret = raw.decode("utf-8", errors="strict")
+    return OidcClient(config, secret, production=not settings.demo)
 
 
 def _enrolled_booth(signed: provisioning_server.SignedBooth) -> auth.BoothPublic:

@@ -1,4 +1,5 @@
-"""Agent and staff (admin, technician) passwords (scrypt), sessions, booth tokens."""
+"""Console (agent, supervisor) and staff (admin, technician) passwords (scrypt), sessions,
+booth tokens."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from enum import StrEnum
 
 from sqlalchemy import select
 
-from guichet.wire import AgentInfo
+from guichet.wire import AgentInfo, ConsoleRole
 from switchboard.db import Agent, BoothCredential, Database, StaffAccount
 
 SESSION_COOKIE = "guichet_session"
@@ -84,9 +85,16 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+CONSOLE_ROLES: tuple[ConsoleRole, ...] = ("agent", "supervisor")
+
+
 def agent_info(agent: Agent) -> AgentInfo:
+    role: ConsoleRole = "supervisor" if agent.role == "supervisor" else "agent"
     return AgentInfo(
-        username=agent.username, display_name=agent.display_name, services=list(agent.services)
+        username=agent.username,
+        display_name=agent.display_name,
+        services=list(agent.services),
+        roles=[role],
     )
 
 
@@ -96,9 +104,17 @@ def agent_info(agent: Agent) -> AgentInfo:
 
 
 def add_agent(
-    db: Database, username: str, password: str, services: list[str], display_name: str | None
+    db: Database,
+    username: str,
+    password: str,
+    services: list[str],
+    display_name: str | None,
+    role: ConsoleRole = "agent",
 ) -> AgentInfo:
-    """Create an agent, or update one with that username (password, services, name)."""
+    """Create a console account, or update one with that username (password, services,
+    name, role): an ``agent`` answers the services, a ``supervisor`` only watches them."""
+    if role not in CONSOLE_ROLES:
+        raise AuthError(f"role {role!r}: use agent or supervisor")
     if not USERNAME_RE.match(username):
         raise AuthError(f"username {username!r}: use 1-64 of a-z 0-9 _ . -")
     if not password:
@@ -113,6 +129,7 @@ def add_agent(
         )
         agent.password_hash = hash_password(password)
         agent.services = list(services)
+        agent.role = role
         return agent_info(agent)
 
 
@@ -267,46 +284,95 @@ def _booth_public(row: BoothCredential) -> BoothPublic:
 
 
 # ---------------------------------------------------------------------------
-# Agent sessions
+# Sessions
 # ---------------------------------------------------------------------------
 
 
-class SessionStore:
-    """Agent login sessions kept in memory, keyed by the token's hash; they expire."""
+@dataclass
+class Session:
+    """One signed-in person: who, since when, last seen, and what the provider said."""
 
-    def __init__(self, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    username: str
+    created: float
+    last_seen: float
+    identity: AgentInfo | None = None
+    """For a sign-in through OpenID Connect: the person as the provider described them
+    (roles and services from its claims). ``None``: a local account, read from the database."""
+    oidc: bool = False
+    staff: StaffInfo | None = None
+    """For a staff sign-in through OpenID Connect: the role the provider gave."""
+
+
+class SessionStore:
+    """Sessions kept in memory, keyed by the token's hash.
+
+    A session ends ``ttl_s`` after it was opened whatever happens (absolute lifetime),
+    or ``idle_s`` after the last :meth:`get` or :meth:`touch` (idle lifetime)."""
+
+    def __init__(
+        self,
+        ttl_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        idle_s: float | None = None,
+    ) -> None:
         self._ttl = ttl_s
+        self._idle = idle_s if idle_s is not None else ttl_s
         self._clock = clock
-        self._sessions: dict[str, tuple[str, float]] = {}
+        self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()  # login runs in FastAPI's thread pool
 
-    def create(self, username: str) -> str:
+    def create(
+        self,
+        username: str,
+        identity: AgentInfo | None = None,
+        *,
+        oidc: bool = False,
+        staff: StaffInfo | None = None,
+    ) -> str:
         """Open a session; returns the token for the cookie."""
         token = new_token()
+        now = self._clock()
         with self._lock:
             self._purge()
-            self._sessions[token_hash(token)] = (username, self._clock() + self._ttl)
+            self._sessions[token_hash(token)] = Session(username, now, now, identity, oidc, staff)
         return token
 
-    def username(self, token: str | None) -> str | None:
-        """The session's agent, or None if unknown or expired."""
+    def get(self, token: str | None, *, touch: bool = True) -> Session | None:
+        """The live session of ``token`` (counted as activity unless ``touch`` is False)."""
         if not token:
             return None
+        key = token_hash(token)
         with self._lock:
-            entry = self._sessions.get(token_hash(token))
+            entry = self._sessions.get(key)
             if entry is None:
                 return None
-            if entry[1] <= self._clock():
-                del self._sessions[token_hash(token)]
+            now = self._clock()
+            if self._expired(entry, now):
+                del self._sessions[key]
                 return None
-            return entry[0]
+            if touch:
+                entry.last_seen = now
+            return entry
+
+    def username(self, token: str | None) -> str | None:
+        """The session's user, or None if unknown or expired (counts as activity)."""
+        entry = self.get(token)
+        return entry.username if entry else None
+
+    def touch(self, token: str | None) -> bool:
+        """Record activity on a session; False if it is gone or expired."""
+        return self.get(token) is not None
 
     def drop(self, token: str | None) -> None:
         if token:
             with self._lock:
                 self._sessions.pop(token_hash(token), None)
 
+    def _expired(self, entry: Session, now: float) -> bool:
+        return now >= entry.created + self._ttl or now >= entry.last_seen + self._idle
+
     def _purge(self) -> None:
         now = self._clock()
-        for key in [k for k, (_, expiry) in self._sessions.items() if expiry <= now]:
+        for key in [k for k, e in self._sessions.items() if self._expired(e, now)]:
             del self._sessions[key]

@@ -583,11 +583,35 @@ class Hub:
                 agent.last_queues = services
                 agent.outbox.send(wire.Queues(server_time=self.clock(), services=services))
 
+    def supervisor_view(self, services: list[str]) -> wire.SupervisorView:
+        """Queues and calls in progress of ``services``, for a supervisor (read-only)."""
+        calls = [
+            wire.OngoingCall(
+                service_id=call.service_id,
+                service_name=self._service_name(call.service_id),
+                agent_name=call.agent.agent.display_name,
+                booth_name=call.booth.name,
+                started_at=call.started_at,
+            )
+            for call in sorted(self.calls.values(), key=lambda c: c.started_at)
+            if call.service_id in services
+        ]
+        return wire.SupervisorView(
+            server_time=self.clock(), services=self._queues_of(services), calls=calls
+        )
+
+    def _service_name(self, service_id: str) -> str:
+        service = self.catalogue.get(service_id)
+        return service.name_in("fr") if service is not None else service_id
+
     def _queues_for(self, agent: AgentInfo) -> list[wire.ServiceQueue]:
+        return self._queues_of(agent.services)
+
+    def _queues_of(self, allowed: list[str]) -> list[wire.ServiceQueue]:
         now = self.now()
         views = []
         for service in self.catalogue.services:
-            if service.id not in agent.services:
+            if service.id not in allowed:
                 continue
             waiting = [
                 wire.WaitingCitizen(

@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 DEFAULT_PORT = 8700
 DEFAULT_SESSION_TTL_S = 8 * 3600
 """An agent's working day: sessions expire after it."""
+DEFAULT_SESSION_IDLE_S = 2 * 3600
+"""A console session nobody used (no click, no request) for this long ends."""
 DEFAULT_TURN_TTL_S = 600
 """TURN credentials live this long: enough to set a call up (coturn keeps an
 allocation made in time alive after the credential expires)."""
@@ -37,6 +39,62 @@ MIN_EC_BITS = 256
 
 class SettingsError(ValueError):
     """Settings that cannot be used (unreadable file, bad value, insecure outside demo)."""
+
+
+class OidcSettings(BaseModel):
+    """Sign-in through an administration's OpenID Connect provider (docs/operations.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    issuer: str
+    """The provider's issuer URL; its ``/.well-known/openid-configuration`` is read."""
+    client_id: str = Field(min_length=1)
+    client_secret_file: Path | None = None
+    """File (mode 600) with the client secret; none: a public client (PKCE only)."""
+    redirect_base_url: str
+    """This switchboard as browsers reach it (``https://guichet.example.fr``); the
+    provider must allow ``<redirect_base_url>/api/v1/oidc/callback``."""
+    display_name: str = "votre fournisseur d'identité"
+    """Shown on the button: "Se connecter avec <display_name>"."""
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "profile"])
+    roles_claim: str = "guichet_roles"
+    """Claim listing the person's roles (``agent``, ``supervisor``; others ignored)."""
+    services_claim: str = "guichet_services"
+    """Claim listing the service ids the person may answer or watch."""
+    username_claim: str = "preferred_username"
+    """Claim used as the username (falls back to ``sub`` when absent)."""
+    name_claim: str = "name"
+    role_map: dict[str, str] = Field(default_factory=dict)
+    """Provider role values to Guichet roles, e.g. ``{"GUICHET_AGENT" = "agent"}``;
+    values not listed are taken as they are."""
+    local_login: bool = True
+    """Also show the local username/password form (small sites, break-glass accounts)."""
+    ca_file: Path | None = None
+    """CA bundle to trust for the provider (an administration's private CA)."""
+
+    @field_validator("issuer", "redirect_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError(f"{value!r} must be an http(s) URL")
+        return value
+
+    @field_validator("redirect_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        # The issuer is kept as written: ID tokens must carry it exactly (some end in "/").
+        return value.rstrip("/")
+
+    @field_validator("scopes")
+    @classmethod
+    def _openid_scope(cls, value: list[str]) -> list[str]:
+        if "openid" not in value:
+            raise ValueError("scopes must include 'openid'")
+        return value
+
+    @property
+    def redirect_uri(self) -> str:
+        return f"{self.redirect_base_url}/api/v1/oidc/callback"
 
 
 class ServerSettings(BaseModel):
@@ -65,6 +123,11 @@ class ServerSettings(BaseModel):
     demo: bool = False
     """Demo mode: plain-HTTP cookies allowed (no ``Secure`` flag). Never in production."""
     session_ttl_s: Annotated[int, Field(gt=0, le=7 * 24 * 3600)] = DEFAULT_SESSION_TTL_S
+    """Absolute lifetime of a console session (agent, supervisor, admin)."""
+    session_idle_s: Annotated[int, Field(gt=0, le=7 * 24 * 3600)] = DEFAULT_SESSION_IDLE_S
+    """A session unused for this long ends (never longer than ``session_ttl_s``)."""
+    oidc: OidcSettings | None = None
+    """OpenID Connect sign-in for the agent console; ``None``: local accounts only."""
     tls_certfile: Path | None = None
     tls_keyfile: Path | None = None
     frame_ancestors: list[str] = Field(default_factory=lambda: ["'self'"])
@@ -142,6 +205,7 @@ class ServerSettings(BaseModel):
             raise ValueError("turn_urls and turn_secret_file go together")
         if self.ice_transport_policy == "relay" and not self.turn_urls:
             raise ValueError("ice_transport_policy = 'relay' needs turn_urls")
+        self.session_idle_s = min(self.session_idle_s, self.session_ttl_s)
         return self
 
     def turn_config(self) -> TurnConfig | None:
@@ -250,6 +314,8 @@ class ServerSettings(BaseModel):
                 self.turn_config()
             except SettingsError as exc:
                 problems.append(str(exc).removeprefix("refusing to start: "))
+        if self.oidc is not None:
+            problems.extend(_oidc_problems(self.oidc))
         for origin in self.embed_origins:
             if not origin.startswith("https://"):
                 problems.append(f"embed origin {origin}: production embeds in https portals only")
@@ -328,3 +394,22 @@ def _weak_tls_key(path: Path) -> list[str]:
     if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size < MIN_EC_BITS:
         return [f"TLS key {path} is EC {key.curve.key_size} bits; at least {MIN_EC_BITS} needed"]
     return []
+
+
+def _oidc_problems(oidc: OidcSettings) -> list[str]:
+    """What keeps an OpenID Connect set-up from production: plain HTTP, a bad secret file."""
+    from guichet.secrets import SecretFileError, read_secret_file
+
+    problems: list[str] = []
+    if not oidc.issuer.startswith("https://"):
+        problems.append(f"production needs an https OpenID Connect issuer, not {oidc.issuer}")
+    if not oidc.redirect_base_url.startswith("https://"):
+        problems.append(
+            f"production needs an https oidc.redirect_base_url, not {oidc.redirect_base_url}"
+        )
+    if oidc.client_secret_file is not None:
+        try:
+            read_secret_file(oidc.client_secret_file, min_bytes=16, what="OIDC client secret file")
+        except SecretFileError as exc:
+            problems.append(str(exc))
+    return problems

@@ -651,8 +651,29 @@ function wire() {
   byId('ga-code-form').addEventListener('submit', (event) => run(() => createCode(event)));
 }
 
+/**
+ * Show "Se connecter avec <provider>" when the server signs staff in through OpenID
+ * Connect (the local form stays: staff accounts are also the break-glass way in).
+ */
+async function showProvider() {
+  try {
+    const res = await fetch(new URL('../api/v1/auth/options', import.meta.url), {
+      credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' },
+    });
+    const options = res.ok ? await res.json() : null;
+    if (options && options.oidc_name && options.oidc_login_url) {
+      byId('ga-oidc-link').textContent = `Se connecter avec ${options.oidc_name}`;
+      byId('ga-oidc-link').setAttribute('href', `..${options.oidc_login_url}?to=admin`);
+      byId('ga-oidc').hidden = false;
+    }
+  } catch {
+    // Unreachable server: the local form says so when used.
+  }
+}
+
 async function start() {
   wire();
+  await showProvider();
   try {
     const staff = await me();
     if (staff) await signedIn(staff); else signedOut();

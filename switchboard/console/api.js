@@ -21,7 +21,9 @@ export class ApiError extends Error {
 }
 
 /**
- * @typedef {{username: string, display_name: string, services: string[]}} AgentInfo
+ * @typedef {{username: string, display_name: string, services: string[],
+ *   roles: ('agent'|'supervisor')[]}} AgentInfo
+ * @typedef {{local: boolean, oidc_name: string|null, oidc_login_url: string|null}} AuthOptions
  */
 
 async function request(method, path, body) {
@@ -86,6 +88,31 @@ export async function me() {
   if (res.status === 401 || res.status === 403) return null;
   if (!res.ok) throw new ApiError(loginErrorText(res.status), res.status);
   return /** @type {Promise<AgentInfo>} */ (res.json());
+}
+
+/**
+ * How one may sign in here: local form, identity provider (OpenID Connect), or both.
+ * Falls back to the local form alone when the server cannot say.
+ * @returns {Promise<AuthOptions>}
+ */
+export async function authOptions() {
+  try {
+    const res = await request('GET', 'auth/options');
+    if (res.ok) return /** @type {Promise<AuthOptions>} */ (res.json());
+  } catch {
+    // Unreachable: the sign-in form says so when used.
+  }
+  return { local: true, oidc_name: null, oidc_login_url: null };
+}
+
+/**
+ * Where a signed-in person belongs: the agent desk, or the read-only supervisor view.
+ * @param {AgentInfo} person
+ * @returns {boolean}
+ */
+export function isSupervisorOnly(person) {
+  const roles = person.roles || ['agent'];
+  return !roles.includes('agent') && roles.includes('supervisor');
 }
 
 /**

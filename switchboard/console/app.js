@@ -5,7 +5,9 @@
  * States: 'loading' → 'signed_out' ⇄ 'idle' → 'connecting_call' → 'in_call' → 'idle'.
  * @module app
  */
-import { ApiError, login, logout, me, reportDeviceWork } from './api.js';
+import {
+  ApiError, authOptions, isSupervisorOnly, login, logout, me, reportDeviceWork,
+} from './api.js';
 import { CallSession } from './call.js';
 import { ChatPanel } from './chat.js';
 import { DevicesPanel } from './devices.js';
@@ -53,6 +55,10 @@ const $ = {
   username: /** @type {HTMLInputElement} */ (byId('gc-username')),
   password: /** @type {HTMLInputElement} */ (byId('gc-password')),
   loginSubmit: /** @type {HTMLButtonElement} */ (byId('gc-login-submit')),
+  oidc: byId('gc-oidc'),
+  oidcLink: /** @type {HTMLAnchorElement} */ (byId('gc-oidc-link')),
+  oidcOr: byId('gc-oidc-or'),
+  localLogin: byId('gc-local-login'),
   headerTools: byId('gc-header-tools'),
   conn: byId('gc-conn'),
   connText: byId('gc-conn-text'),
@@ -117,6 +123,8 @@ const model = {
   lastError: null,
   notice: '',
   lastCallEnd: '',
+  /** Whether the local username/password form is offered. */
+  localLogin: true,
 };
 
 const signaling = new Signaling();
@@ -347,8 +355,29 @@ async function onLoginSubmit(event) {
   }
 }
 
+/** Show the identity provider's button and/or the local form, as the server says. */
+async function showSignInOptions() {
+  const options = await authOptions();
+  if (options.oidc_name && options.oidc_login_url) {
+    $.oidcLink.textContent = `Se connecter avec ${options.oidc_name}`;
+    // Relative to the console, so a path prefix in front of the switchboard keeps working.
+    $.oidcLink.href = `..${options.oidc_login_url}`;
+    setVisible($.oidc, true);
+  }
+  setVisible($.oidcOr, options.local && !!options.oidc_name);
+  setVisible($.localLogin, options.local);
+  model.localLogin = options.local;
+}
+
 function signIn(agent) {
+  if (isSupervisorOnly(agent)) {
+    // Supervisors watch, they do not answer: their page has no call controls at all.
+    window.location.replace('supervisor.html');
+    return;
+  }
   model.agent = agent;
+  // Agent and supervisor both: the read-only view is one click away.
+  setVisible(byId('gc-supervise'), (agent.roles || []).includes('supervisor'));
   model.services = [];
   model.queuesKnown = false;
   clearError();
@@ -371,7 +400,12 @@ function signedOut(message) {
   showNotice('');
   setState('signed_out');
   showLoginError(message || '');
-  $.username.focus();
+  focusSignIn();
+}
+
+function focusSignIn() {
+  if (model.localLogin) $.username.focus();
+  else $.oidcLink.focus();
 }
 
 async function onLogout() {
@@ -704,6 +738,7 @@ async function boot() {
   if (EMBEDDED) $.root.dataset.embedded = 'true';
   await embed.start();
   render();
+  await showSignInOptions();
   try {
     const agent = await me();
     if (agent) signIn(agent);
@@ -712,7 +747,7 @@ async function boot() {
     setState('signed_out');
     showLoginError(err instanceof ApiError ? err.message : 'Le serveur est injoignable.');
   }
-  if (model.state === 'signed_out') $.username.focus();
+  if (model.state === 'signed_out') focusSignIn();
 }
 
 boot();

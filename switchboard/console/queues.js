@@ -42,8 +42,9 @@ function plural(n, one, many) {
  * @param {boolean} opts.canAnswer  whether answering is possible right now (not in a call, online)
  * @param {number} opts.clockOffset server time minus local time, seconds
  * @param {(serviceId: string) => void} opts.onAnswer
+ * @param {boolean} [opts.readOnly]  no answer buttons at all (the supervisor's view)
  */
-export function renderQueues(list, services, { canAnswer, clockOffset, onAnswer }) {
+export function renderQueues(list, services, { canAnswer, clockOffset, onAnswer, readOnly = false }) {
   const focused = document.activeElement;
   const focusKey = focused && list.contains(focused) ? focused.getAttribute('data-service-id') : null;
   list.replaceChildren();
@@ -97,9 +98,11 @@ export function renderQueues(list, services, { canAnswer, clockOffset, onAnswer 
       }
       item.append(people);
     }
-    const foot = el('div', 'gc-queue-foot');
-    foot.append(btn);
-    item.append(foot);
+    if (!readOnly) {
+      const foot = el('div', 'gc-queue-foot');
+      foot.append(btn);
+      item.append(foot);
+    }
     list.append(item);
   }
   if (focusKey) {

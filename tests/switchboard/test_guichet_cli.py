@@ -32,7 +32,7 @@ def test_agent_add_and_list(tmp_path: Path) -> None:
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
     listed = guichet("agent", "list", "--data-dir", data)
-    assert listed.stdout.strip() == "alice\tAlice M.\tcaf,impots"
+    assert listed.stdout.strip() == "alice\tAlice M.\tcaf,impots\tagent"
     db = Database(f"sqlite:///{data}/guichet.sqlite3")
     assert auth.authenticate(db, "alice", "s3cret") is not None
     db.close()

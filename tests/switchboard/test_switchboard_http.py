@@ -37,6 +37,7 @@ def test_agent_login_me_logout(switchboard: RunningServer) -> None:
             "username": "alice",
             "display_name": "alice",
             "services": ["caf", "impots"],
+            "roles": ["agent"],
         }
         cookie = response.headers["set-cookie"]
         assert "guichet_session=" in cookie
