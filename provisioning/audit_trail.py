@@ -205,6 +205,8 @@ def read_export(path: Path) -> list[Entry]:
                 found.append(entry_from_json(json.loads(line)))
             except (ValueError, ChainFormatError) as exc:
                 raise ChainFormatError(f"line {number}: {exc}") from exc
+            except RecursionError as exc:  # "[[[[..." blows the stack of json.loads
+                raise ChainFormatError(f"line {number}: nested too deeply") from exc
     return found
 
 
