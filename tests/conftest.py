@@ -8,10 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fixtures.fuzz import register_hypothesis_profiles
 from fixtures.server import RunningServer, free_port, start_switchboard
 from fixtures.turn import TurnServer, start_turnserver, stop_turnserver, turnserver_available
 
 __all__ = ["free_port"]
+
+register_hypothesis_profiles()
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ import pytest
 import requests
 import schemathesis
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fixtures.fuzz import examples
 from fixtures.server import RunningServer, start_switchboard
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -34,7 +35,7 @@ from switchboard import auth
 from switchboard.auth import StaffRole
 from switchboard.db import Database
 
-EXAMPLES_PER_OPERATION = 10
+EXAMPLES_PER_OPERATION = examples(10)
 """Per operation and per mode (valid, invalid): the module stays around a minute."""
 CHECKS = [not_a_server_error, response_schema_conformance]
 SITE = "fuzz-site"

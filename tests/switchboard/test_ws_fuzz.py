@@ -23,6 +23,7 @@ import httpx
 import pytest
 import websockets
 from fixtures import clients
+from fixtures.fuzz import examples
 from fixtures.server import RunningServer, start_switchboard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -32,7 +33,7 @@ from guichet import wire
 from provisioning import signing
 from switchboard.hub import CLOSE_REPLACED, CLOSE_UNAUTHORIZED
 
-EXAMPLES = 60
+EXAMPLES = examples(60)
 """Sequences per test: bounded so that the module takes about half a minute."""
 RECV_TIMEOUT_S = 5.0
 CURRENT_CALL = "@current-call@"
