@@ -378,6 +378,28 @@ def test_frame_over_the_socket_limit_closes_with_1009_and_the_server_stays_up(
     _assert_server_healthy(target)
 
 
+def test_json_nested_too_deeply_is_answered_and_the_socket_stays_open(target: Target) -> None:
+    """Found by this fuzzing: ``json.loads`` raised RecursionError and the server dropped
+    the socket (1006) without a word or a log line."""
+
+    async def run() -> None:
+        booth = Side("booth", await _open_booth(target.server), wire.parse_to_booth)
+        agent = Side("agent", await _open_agent(target), wire.parse_to_agent)
+        try:
+            for side in (booth, agent):
+                await side.ws.send("[" * 100_000 + "]" * 100_000)
+                await side.drain_until_pong()  # still open: it answers the ping
+                errors = [m for m in map(side.parse, side.received) if isinstance(m, wire.Error)]
+                assert [(e.code, e.message) for e in errors] == [
+                    (wire.ErrorCode.MALFORMED, "message is nested too deeply")
+                ]
+        finally:
+            await booth.ws.close()
+            await agent.ws.close()
+
+    asyncio.run(run())
+
+
 def test_the_server_still_serves_normal_clients_and_logged_no_crash(target: Target) -> None:
     """Runs last in this module: after everything above, a normal call works."""
     asyncio.run(_normal_call_still_works(target))
