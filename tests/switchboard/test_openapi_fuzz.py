@@ -10,6 +10,7 @@ caller and handled cleanly by the right one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -168,6 +169,93 @@ def test_no_server_error_and_answers_match_the_schema(target: FuzzTarget) -> Non
             except (Exception, BaseExceptionGroup) as exc:
                 failures.append(f"{operation.label} ({mode.value}): {_summary(exc)}")
     assert not failures, "\n\n".join(failures)
+
+
+NESTING_DEPTHS = (400, 5_000)
+"""Under Python's recursion limit once parsed (400), and far over it (5000)."""
+
+
+def _minimal(schema: dict[str, Any], schemas: dict[str, Any]) -> Any:
+    """A small value that a JSON schema accepts (enough to get past request validation)."""
+    if "$ref" in schema:
+        return _minimal(schemas[schema["$ref"].rsplit("/", 1)[-1]], schemas)
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "anyOf" in schema:
+        options = [o for o in schema["anyOf"] if o.get("type") != "null"]
+        return _minimal(options[0], schemas) if options else None
+    kind = schema.get("type")
+    if kind == "object":
+        required = schema.get("required", [])
+        return {
+            k: _minimal(v, schemas)
+            for k, v in schema.get("properties", {}).items()
+            if k in required
+        }
+    if kind == "array":
+        return []
+    if kind == "string":
+        return "x" * max(schema.get("minLength", 1), 1)
+    if kind in ("integer", "number"):
+        return max(schema.get("minimum", 1), 1)
+    if kind == "boolean":
+        return True
+    return None
+
+
+def _deep_bodies(document: dict[str, Any], depth: int) -> Iterator[tuple[str, str, str, str]]:
+    """``(method, path, field, body)``: a body valid but for one field, which holds arrays
+    nested ``depth`` deep (inside a mapping or a list where the field is one)."""
+    schemas = document["components"]["schemas"]
+    nested = "[" * depth + "]" * depth
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body is None:
+                continue
+            schema = schemas[body["schema"]["$ref"].rsplit("/", 1)[-1]]
+            concrete = path.replace("{booth_id}", "fuzz-booth").replace("{rollout_id}", "1")
+            for name in schema.get("properties", {}):
+                valid = _minimal(schema, schemas)
+                kind = _minimal(schema["properties"][name], schemas)
+                valid[name] = (
+                    {"volume": "@"}
+                    if isinstance(kind, dict)
+                    else ["@"]
+                    if isinstance(kind, list)
+                    else "@"
+                )
+                yield method.upper(), concrete, name, json.dumps(valid).replace('"@"', nested)
+
+
+def test_json_nested_thousands_deep_in_any_field_is_never_a_server_error(
+    target: FuzzTarget,
+) -> None:
+    """schemathesis does not generate deep nesting: each field of each JSON body gets
+    arrays nested hundreds and thousands deep, as each identity. (Found: the admin
+    config routes answered 500, ``copy.deepcopy`` blowing the stack.)"""
+    document = target_schema(target)
+    failures = []
+    sent = 0
+    for depth in NESTING_DEPTHS:
+        for method, path, field_name, body in _deep_bodies(document, depth):
+            for identity in target.identities:
+                if path.endswith(("/logout", "/login")) and identity.cookies:
+                    continue
+                response = requests.request(
+                    method,
+                    target.server.base_url + path,
+                    data=body,
+                    headers={**identity.headers, "Content-Type": "application/json"},
+                    cookies=identity.cookies,
+                    auth=identity.auth,
+                    timeout=10,
+                )
+                sent += 1
+                if response.status_code >= 500:
+                    failures.append(f"{method} {path} {field_name}@{depth} as {identity.name}")
+    assert sent >= 100, sent
+    assert not failures, failures
 
 
 def test_every_identity_is_really_signed_in(target: FuzzTarget) -> None:
