@@ -38,6 +38,8 @@ from switchboard.db import Database
 
 EXAMPLES_PER_OPERATION = examples(10)
 """Per operation and per mode (valid, invalid): the module stays around a minute."""
+HTTP_TIMEOUT_S = 30.0
+"""Generous: answers take milliseconds, but CI machines can be very loaded."""
 CHECKS = [not_a_server_error, response_schema_conformance]
 SITE = "fuzz-site"
 AGENT_COOKIE = "guichet_session"
@@ -80,7 +82,9 @@ class FuzzTarget:
 
 def _login(server: RunningServer, path: str, username: str, password: str) -> dict[str, str]:
     response = requests.post(
-        f"{server.base_url}{path}", json={"username": username, "password": password}, timeout=10
+        f"{server.base_url}{path}",
+        json={"username": username, "password": password},
+        timeout=HTTP_TIMEOUT_S,
     )
     response.raise_for_status()
     return dict(response.cookies)
@@ -144,6 +148,7 @@ def _fuzz(operation: Any, mode: GenerationMode, identities: list[Identity]) -> N
                 cookies=identity.cookies,
                 auth=identity.auth,
                 checks=CHECKS,
+                timeout=HTTP_TIMEOUT_S,
             )
 
     run()
@@ -249,7 +254,7 @@ def test_json_nested_thousands_deep_in_any_field_is_never_a_server_error(
                     headers={**identity.headers, "Content-Type": "application/json"},
                     cookies=identity.cookies,
                     auth=identity.auth,
-                    timeout=10,
+                    timeout=HTTP_TIMEOUT_S,
                 )
                 sent += 1
                 if response.status_code >= 500:
@@ -275,7 +280,7 @@ def test_every_identity_is_really_signed_in(target: FuzzTarget) -> None:
                 headers=identity.headers,
                 cookies=identity.cookies,
                 auth=identity.auth,
-                timeout=10,
+                timeout=HTTP_TIMEOUT_S,
             )
             assert response.status_code == 200, (identity.name, response.text)
 
@@ -289,7 +294,7 @@ def test_a_code_too_short_lived_to_exist_is_refused_not_a_crash(target: FuzzTarg
         f"{target.server.base_url}/api/v1/admin/codes",
         json={"site": "florac", "ttl_hours": 1e-300},
         cookies=admin.cookies,
-        timeout=10,
+        timeout=HTTP_TIMEOUT_S,
     )
     assert response.status_code == 422, response.text
     assert "ttl_hours" in response.text
@@ -307,7 +312,7 @@ def test_ids_too_large_for_the_database_are_refused(
 ) -> None:
     admin = _identity(target, "admin")
     response = requests.request(
-        method, target.server.base_url + path, cookies=admin.cookies, timeout=10
+        method, target.server.base_url + path, cookies=admin.cookies, timeout=HTTP_TIMEOUT_S
     )
     assert response.status_code == 422, response.text
 
@@ -318,13 +323,15 @@ def test_a_signed_report_with_a_huge_version_is_refused(target: FuzzTarget) -> N
         f"{target.server.base_url}/api/v1/provisioning/report",
         json={"version": 2**64, "code": "bad_signature", "reason": "x"},
         auth=booth.auth,
-        timeout=10,
+        timeout=HTTP_TIMEOUT_S,
     )
     assert response.status_code == 422, response.text
 
 
 def test_provisioning_refusals_have_the_documented_shape(target: FuzzTarget) -> None:
-    response = requests.get(f"{target.server.base_url}/api/v1/provisioning/bundle", timeout=10)
+    response = requests.get(
+        f"{target.server.base_url}/api/v1/provisioning/bundle", timeout=HTTP_TIMEOUT_S
+    )
     assert response.status_code == 401
     answer = RefusalAnswer.model_validate_json(response.content)
     assert isinstance(answer.detail, Refusal) and answer.detail.code == RefusalCode.UNSIGNED
@@ -340,6 +347,6 @@ def _identity(target: FuzzTarget, name: str) -> Identity:
 
 def target_schema(target: FuzzTarget) -> dict[str, Any]:
     document: dict[str, Any] = requests.get(
-        f"{target.server.base_url}/openapi.json", timeout=10
+        f"{target.server.base_url}/openapi.json", timeout=HTTP_TIMEOUT_S
     ).json()
     return document
