@@ -1,4 +1,5 @@
-"""Shared fixtures: a real switchboard server and a private coturn on 127.0.0.1."""
+"""Shared fixtures: a real switchboard server, a private coturn on 127.0.0.1, and the
+Hypothesis profiles (tests/fixtures/fuzz.py)."""
 
 from __future__ import annotations
 
