@@ -112,7 +112,7 @@ class Peripheral(_Strict):
 
 ROLE_LOCATORS: dict[PeripheralRole, tuple[str, ...]] = {
     PeripheralRole.RECEIPT_PRINTER: ("path", "tcp", "usb"),
-    PeripheralRole.A4_PRINTER: ("queue", "usb"),
+    PeripheralRole.A4_PRINTER: ("queue",),  # its CUPS queue; usb IDs only follow replugs
     PeripheralRole.CARD_READER: ("path", "usb"),
     PeripheralRole.BARCODE_READER: ("path", "usb"),
     PeripheralRole.SCANNER: ("reader", "usb"),
@@ -232,5 +232,5 @@ class BoothConfig(_Strict):
             usable = ROLE_LOCATORS[role]
             if not any(getattr(peripheral, name) for name in usable):
                 # The booth would find no way to reach it and refuse the whole bundle.
-                raise ValueError(f"peripherals.{role.value}: give one of {', '.join(usable)}")
+                raise ValueError(f"peripherals.{role.value}: needs {' or '.join(usable)}")
         return self

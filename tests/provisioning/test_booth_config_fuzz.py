@@ -166,6 +166,7 @@ def test_a_pin_hash_whose_parts_are_not_base64_is_refused_by_the_server() -> Non
     [
         ("receipt_printer", {"queue": "PDF"}),
         ("a4_printer", {"path": "/dev/usb/lp0"}),
+        ("a4_printer", {"usb": "04f9:0042"}),  # the booth prints to a CUPS queue
         ("card_reader", {"tcp": "10.0.0.5:9100"}),
         ("scanner", {"path": "/dev/ttyUSB0"}),
         ("smart_card", {"queue": "PDF"}),
