@@ -809,6 +809,8 @@ def _parse(kind: str, raw: str | bytes) -> Any:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise WireError(ErrorCode.MALFORMED, "message is not valid JSON") from exc
+    except RecursionError as exc:  # "[[[[..." within the size limit: the stack, not memory
+        raise WireError(ErrorCode.MALFORMED, "message is nested too deeply") from exc
     if not isinstance(data, dict):
         raise WireError(ErrorCode.MALFORMED, "message must be a JSON object")
     msg_type = data.get("type")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 from kiosk.config import load_settings
@@ -40,16 +41,22 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def run(args: argparse.Namespace) -> int:
     """Load the settings from the arguments and run the booth."""
-    settings = load_settings(
-        args.config,
-        server_url=args.server,
-        token_file=args.token_file,
-        data_dir=args.data_dir,
-        fake_media=args.fake_media,
-        demo=args.demo,
-        fullscreen=False if args.windowed else None,
-        default_language=args.language,
-    )
+    try:
+        settings = load_settings(
+            args.config,
+            server_url=args.server,
+            token_file=args.token_file,
+            data_dir=args.data_dir,
+            fake_media=args.fake_media,
+            demo=args.demo,
+            fullscreen=False if args.windowed else None,
+            default_language=args.language,
+        )
+    except (OSError, ValueError) as exc:
+        # One readable line for the technician (journalctl), not a traceback.
+        logger.error("guichet booth: cannot use the settings: %s", exc)
+        sys.stderr.write(f"guichet booth: cannot use the settings: {exc}\n")
+        return 2
     from kiosk.app import run_booth
 
     run_booth(settings)

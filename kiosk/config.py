@@ -176,17 +176,37 @@ class BoothSettings(BaseModel):
         return token
 
 
+class ConfigFileError(ValueError):
+    """The booth's settings file is not TOML the booth can read (the message says where)."""
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The file's TOML; :class:`ConfigFileError` for text that is not TOML (OSError as is)."""
+    with open(path, "rb") as fh:
+        try:
+            return tomllib.load(fh)
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigFileError(f"{path}: not valid TOML: {exc}") from exc
+        except RecursionError as exc:  # arrays nested thousands deep
+            raise ConfigFileError(f"{path}: not valid TOML: nested too deeply") from exc
+
+
 def load_settings(config_path: Path | None = None, **overrides: Any) -> BoothSettings:
     """Load settings from a TOML file (optional), then apply non-None ``overrides``.
+
+    Bad input raises a ``ValueError``: :class:`ConfigFileError` for the file itself,
+    pydantic's ``ValidationError`` for a value; an unreadable file raises ``OSError``.
 
     The file may have its keys at top level or under a ``[booth]`` table; the
     peripherals are the ``[devices]`` table (:class:`~kiosk.devices.config.DevicesConfig`).
     """
     data: dict[str, Any] = {}
     if config_path is not None:
-        with open(config_path, "rb") as fh:
-            raw = tomllib.load(fh)
-        data = dict(raw.get("booth", raw))
+        raw = _read_toml(config_path)
+        table = raw.get("booth", raw)
+        if not isinstance(table, dict):
+            raise ConfigFileError(f"{config_path}: 'booth' must be a table ([booth])")
+        data = dict(table)
         # [devices] may sit beside [booth] rather than inside it ([booth.devices]).
         if "booth" in raw and "devices" in raw:
             data.setdefault("devices", raw["devices"])

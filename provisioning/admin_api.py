@@ -13,16 +13,17 @@ import io
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from provisioning import audit_trail, enrol_uri, fleet, qr, service
 from provisioning.layers import ConfigInvalid, FieldError, Scope
-from provisioning.messages import BundleRejectionPublic, SiteId
+from provisioning.messages import SQL_INT_MAX, BundleRejectionPublic, SiteId
 from switchboard import auth, stats, stats_store, webhooks
 from switchboard.auth import STAFF_COOKIE, SessionStore, StaffInfo, StaffRole
 from switchboard.db import Database
@@ -99,10 +100,14 @@ class GroupsUpdate(BaseModel):
     groups: Annotated[list[str], Field(max_length=16)]
 
 
+MIN_CODE_TTL_HOURS = 1 / 60
+
+
 class CodeCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     site: SiteId
-    ttl_hours: Annotated[float, Field(gt=0, le=720)] = 24
+    ttl_hours: Annotated[float, Field(ge=MIN_CODE_TTL_HOURS, le=720)] = 24
+    """At least a minute: a shorter time rounds to nothing (and nobody could type it)."""
 
 
 class CodeView(BaseModel):
@@ -128,6 +133,23 @@ class ConfigChange(BaseModel):
 class FieldErrorView(_Model):
     key: str
     message: str
+
+
+class InvalidConfigView(BaseModel):
+    code: Literal["invalid_config"]
+    booth: str | None
+    """The booth whose resolved config the change would break, if it is one booth's."""
+    errors: list[FieldErrorView]
+
+
+class UnprocessableAnswer(BaseModel):
+    """A 422: a config the change would make invalid, or a request FastAPI could not read
+    (then ``detail`` is its list of validation errors)."""
+
+    detail: InvalidConfigView | list[dict[str, Any]]
+
+
+UNPROCESSABLE: dict[int | str, dict[str, Any]] = {422: {"model": UnprocessableAnswer}}
 
 
 class KeyChange(BaseModel):
@@ -508,7 +530,7 @@ def install(app: FastAPI, admin: FleetAdmin) -> None:
             sources=detail.sources if is_admin else None,
         )
 
-    @router.put("/booths/{booth_id}/groups")
+    @router.put("/booths/{booth_id}/groups", responses=UNPROCESSABLE)
     async def put_groups(booth_id: str, body: GroupsUpdate, staff: Admin) -> ApplyView:
         """Set the groups of a booth (its config follows)."""
         try:
@@ -532,7 +554,10 @@ def install(app: FastAPI, admin: FleetAdmin) -> None:
     @router.post("/codes")
     async def create_code(body: CodeCreate, request: Request, staff: Technician) -> CodeView:
         """A one-time enrolment code for a site, as text and as a QR code (SVG)."""
-        issued = await run(service.create_code, db, body.site, timedelta(hours=body.ttl_hours))
+        try:
+            issued = await run(service.create_code, db, body.site, timedelta(hours=body.ttl_hours))
+        except ValueError as exc:  # the model's bounds should leave nothing for here
+            raise HTTPException(422, str(exc)) from exc
         expiry = issued.expires_at.isoformat(timespec="minutes")
         await run(
             fleet.record, db, _actor(staff), "code.create", body.site, None, {"expires_at": expiry}
@@ -563,7 +588,7 @@ def install(app: FastAPI, admin: FleetAdmin) -> None:
             raise HTTPException(404, "no such booth") from exc
         return ResolvedView(booth_id=booth, config=config, sources=sources)
 
-    @router.post("/config/preview")
+    @router.post("/config/preview", responses=UNPROCESSABLE)
     async def preview(body: ConfigChange, staff: Admin) -> PreviewView:
         """What a change would do: the layer's diff, the booths reached, validation errors."""
         try:
@@ -581,7 +606,7 @@ def install(app: FastAPI, admin: FleetAdmin) -> None:
             error_booth=result.error_booth,
         )
 
-    @router.post("/config/apply")
+    @router.post("/config/apply", responses=UNPROCESSABLE)
     async def apply(body: ConfigChange, staff: Admin) -> ApplyView:
         """Make the change: new signed bundles, ``config_available`` to connected booths."""
         if body.rest_after_s is not None and body.canary_group is None:
@@ -611,8 +636,10 @@ def install(app: FastAPI, admin: FleetAdmin) -> None:
         await admin.advance_rollouts()
         return [RolloutRow.model_validate(r) for r in await run(fleet.list_rollouts, db)]
 
-    @router.post("/rollouts/{rollout_id}/approve")
-    async def approve(rollout_id: int, staff: Admin) -> ApplyView:
+    @router.post("/rollouts/{rollout_id}/approve", responses=UNPROCESSABLE)
+    async def approve(
+        rollout_id: Annotated[int, PathParam(ge=1, le=SQL_INT_MAX)], staff: Admin
+    ) -> ApplyView:
         """Give a canary rollout's change to the rest of the fleet now."""
         try:
             result = await run(fleet.approve_rollout, db, admin.key, _actor(staff), rollout_id)
@@ -626,7 +653,7 @@ def install(app: FastAPI, admin: FleetAdmin) -> None:
     async def get_audit(
         staff: Admin,
         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-        before_id: Annotated[int | None, Query(ge=1)] = None,
+        before_id: Annotated[int | None, Query(ge=1, le=SQL_INT_MAX)] = None,
     ) -> list[AuditRow]:
         """The audit log, newest first (``before_id`` pages back)."""
         rows = await run(fleet.audit_log, db, limit, before_id)

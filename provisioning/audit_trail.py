@@ -197,14 +197,20 @@ def export(db: Database, out: TextIO) -> Head:
 def read_export(path: Path) -> list[Entry]:
     """Entries of an export file; :class:`ChainFormatError` names the bad line."""
     found = []
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
+    with path.open("rb") as lines:
+        for number, raw in enumerate(lines, start=1):
+            if not raw.strip():
                 continue
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ChainFormatError(f"line {number}: not UTF-8 text") from exc
             try:
                 found.append(entry_from_json(json.loads(line)))
             except (ValueError, ChainFormatError) as exc:
                 raise ChainFormatError(f"line {number}: {exc}") from exc
+            except RecursionError as exc:  # "[[[[..." blows the stack of json.loads
+                raise ChainFormatError(f"line {number}: nested too deeply") from exc
     return found
 
 

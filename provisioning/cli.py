@@ -138,7 +138,7 @@ def _parse_value(text: str) -> Any:
     """JSON when it parses (``80``, ``true``, ``["fr","en"]``), else the text itself."""
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested thousands deep
         return text
 
 

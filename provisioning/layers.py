@@ -23,6 +23,8 @@ from provisioning.schema import BoothConfig
 DEFAULT_SOURCE = "default"
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 """Group names, like site ids: lower-case letters, digits and dashes."""
+MAX_VALUE_DEPTH = 8
+"""Deeper than any value of the schema (``opening_hours.mon[0].start`` is 3 levels)."""
 KEY_MAX = 120
 
 
@@ -83,6 +85,22 @@ def check_key(key: str) -> None:
         raise ConfigInvalid([FieldError(key or "?", "a key is dotted names: a-z, 0-9, _")])
 
 
+def check_depth(key: str, value: Any) -> None:
+    """Refuse a value nested deeper than any config key can be (the merge and the
+    schema walk values recursively: thousands of levels would blow the stack)."""
+    level = [value]
+    for _ in range(MAX_VALUE_DEPTH):
+        level = [
+            child
+            for node in level
+            if isinstance(node, dict | list)
+            for child in (node.values() if isinstance(node, dict) else node)
+        ]
+        if not level:
+            return
+    raise ConfigInvalid([FieldError(key, f"nested more than {MAX_VALUE_DEPTH} levels deep")])
+
+
 def set_path(tree: dict[str, Any], key: str, value: Any) -> None:
     """Set ``a.b.c`` in a nested dict, making (or replacing with) dicts on the way."""
     *parents, leaf = key.split(".")
@@ -117,6 +135,7 @@ def apply_changes(
         out.pop(key, None)
     for key, value in set_values.items():
         check_key(key)
+        check_depth(key, value)
         # A key replaces what was set below or above it in the same layer.
         for other in [k for k in out if k.startswith(key + ".") or key.startswith(k + ".")]:
             del out[other]

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 SiteId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9-]*$")]
 """A site (town hall, France Services point): lower-case letters, digits and dashes."""
 ENROLMENT_CODE_CHARS = 16
+SQL_INT_MAX = 2**63 - 1
+"""The largest integer a database column takes: larger ones are refused at the door."""
 
 
 class _Msg(BaseModel):
@@ -59,10 +61,17 @@ class Refusal(_Msg):
     reason: str
 
 
+class RefusalAnswer(BaseModel):
+    """The body of a refused provisioning request (FastAPI puts the refusal in ``detail``;
+    a body that is not JSON at all gets FastAPI's own message instead)."""
+
+    detail: Refusal | str
+
+
 class BundleReport(_Msg):
     """A booth telling the server it refused (or rolled back) a bundle."""
 
-    version: Annotated[int, Field(ge=0)] | None = None
+    version: Annotated[int, Field(ge=0, le=SQL_INT_MAX)] | None = None
     """The version refused, when the booth could read it (not for a tampered bundle)."""
     code: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$")]
     """A ``BundleRejected`` code, or ``health_check`` for a rolled-back apply."""
@@ -117,7 +126,7 @@ class Heartbeat(_Msg):
 
     v: Annotated[int, Field(ge=1, le=HEARTBEAT_VERSION)] = HEARTBEAT_VERSION
     app_version: Annotated[str, Field(max_length=40)]
-    config_version: Annotated[int, Field(ge=0)] | None
+    config_version: Annotated[int, Field(ge=0, le=SQL_INT_MAX)] | None
     """The bundle version applied, None before the first one."""
     uptime_s: Annotated[float, Field(ge=0)]
     peripherals: Annotated[list[PeripheralState], Field(max_length=32)] = Field(

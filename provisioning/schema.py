@@ -110,6 +110,17 @@ class Peripheral(_Strict):
         return self
 
 
+ROLE_LOCATORS: dict[PeripheralRole, tuple[str, ...]] = {
+    PeripheralRole.RECEIPT_PRINTER: ("path", "tcp", "usb"),
+    PeripheralRole.A4_PRINTER: ("queue",),  # its CUPS queue; usb IDs only follow replugs
+    PeripheralRole.CARD_READER: ("path", "usb"),
+    PeripheralRole.BARCODE_READER: ("path", "usb"),
+    PeripheralRole.SCANNER: ("reader", "usb"),
+    PeripheralRole.SMART_CARD: ("reader", "usb"),
+}
+"""Which of a peripheral's fields the booth can find each role by (kiosk/fleet.py)."""
+
+
 class OpeningRange(_Strict):
     """The booth is open from ``start`` to ``end`` (``HH:MM``, end excluded, ``24:00`` max)."""
 
@@ -131,6 +142,14 @@ class OpeningRange(_Strict):
 
 
 DayRanges = Annotated[list[OpeningRange], Field(max_length=MAX_RANGES_PER_DAY)]
+
+
+def _b64_parts(pin_hash: str) -> bool:
+    """Salt and hash decode as base64 (the booth checks the same before it uses them)."""
+    try:
+        return all(base64.b64decode(p, validate=True) for p in pin_hash.split("$")[1:])
+    except (binascii.Error, ValueError):
+        return False
 
 
 def _url(value: str, schemes: tuple[str, ...], what: str) -> str:
@@ -197,7 +216,7 @@ class BoothConfig(_Strict):
     @field_validator("technician_pin_hash")
     @classmethod
     def _pin(cls, value: str | None) -> str | None:
-        if value is not None and not PIN_HASH_RE.match(value):
+        if value is not None and not (PIN_HASH_RE.match(value) and _b64_parts(value)):
             raise ValueError("technician_pin_hash must look like scrypt$<salt-b64>$<hash-b64>")
         return value
 
@@ -209,4 +228,9 @@ class BoothConfig(_Strict):
             raise ValueError(f"default_language {self.default_language!r} not in languages")
         if len(set(self.services)) != len(self.services):
             raise ValueError("a service is listed twice")
+        for role, peripheral in self.peripherals.items():
+            usable = ROLE_LOCATORS[role]
+            if not any(getattr(peripheral, name) for name in usable):
+                # The booth would find no way to reach it and refuse the whole bundle.
+                raise ValueError(f"peripherals.{role.value}: needs {' or '.join(usable)}")
         return self

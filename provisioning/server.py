@@ -30,6 +30,7 @@ from provisioning.messages import (
     Heartbeat,
     HeartbeatAck,
     Refusal,
+    RefusalAnswer,
     RefusalCode,
 )
 from provisioning.models import ensure_tables
@@ -132,7 +133,11 @@ def install(
 
     @router.post(
         "/enrol",
-        responses={403: {"model": Refusal}, 400: {"model": Refusal}, 409: {"model": Refusal}},
+        responses={
+            403: {"model": RefusalAnswer},
+            400: {"model": RefusalAnswer},
+            409: {"model": RefusalAnswer},
+        },
     )
     def enrol(body: EnrolRequest, request: Request) -> EnrolResponse:
         """Spend a one-time enrolment code: bind the booth's public key to a site."""
@@ -155,8 +160,8 @@ def install(
         response_class=Response,
         responses={
             200: {"content": {"application/json": {"schema": SignedBundle.model_json_schema()}}},
-            401: {"model": Refusal},
-            403: {"model": Refusal},
+            401: {"model": RefusalAnswer},
+            403: {"model": RefusalAnswer},
         },
     )
     def bundle(booth: Annotated[SignedBooth, Depends(signed_booth)]) -> Response:
@@ -169,13 +174,15 @@ def install(
     @router.post(
         "/report",
         status_code=204,
-        responses={401: {"model": Refusal}, 403: {"model": Refusal}},
+        responses={401: {"model": RefusalAnswer}, 403: {"model": RefusalAnswer}},
     )
     def report(body: BundleReport, booth: Annotated[SignedBooth, Depends(signed_booth)]) -> None:
         """A booth reports a bundle it refused or rolled back (kept for the fleet view)."""
         service.record_rejection(db, booth.booth_id, body)
 
-    @router.post("/heartbeat", responses={401: {"model": Refusal}, 403: {"model": Refusal}})
+    @router.post(
+        "/heartbeat", responses={401: {"model": RefusalAnswer}, 403: {"model": RefusalAnswer}}
+    )
     def heartbeat(
         body: Heartbeat, booth: Annotated[SignedBooth, Depends(signed_booth)]
     ) -> HeartbeatAck:

@@ -13,7 +13,15 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, FastAPI, HTTPException, Request, Response, WebSocket
+from fastapi import (
+    Depends,
+    FastAPI,
+    HTTPException,
+    Request,
+    Response,
+    WebSocket,
+    WebSocketDisconnect,
+)
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
@@ -128,14 +136,20 @@ async def _serve(ws: WebSocket, outbox: SocketOutbox, on_message: Callable[[str]
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             exc = task.exception()
-            if exc is not None and not isinstance(exc, (RuntimeError, OSError)):
-                log.warning("websocket ended with %r", exc)
+            if exc is not None and not _normal_end(exc):
+                log.error("websocket ended with %r", exc, exc_info=exc)
     finally:
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+def _normal_end(exc: BaseException) -> bool:
+    """The peer went away (Starlette says so with a plain RuntimeError when sending after
+    the close); anything else, such as a RecursionError, is a bug to log with its trace."""
+    return isinstance(exc, (WebSocketDisconnect, OSError)) or type(exc) is RuntimeError
 
 
 async def _close(ws: WebSocket, code: int, error: wire.Error | None = None) -> None:

@@ -107,6 +107,8 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CatalogueError(f"{path}: cannot read catalogue: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise CatalogueError(f"{path}: not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
     return parse_catalogue(text, str(path))
 
 
@@ -117,6 +119,8 @@ def parse_catalogue(text: str, source: str = "<catalogue>") -> Catalogue:
     except tomllib.TOMLDecodeError as exc:
         # tomllib's message already says "(at line N, column M)".
         raise CatalogueError(f"{source}: not valid TOML: {exc}") from exc
+    except RecursionError as exc:  # arrays nested thousands deep
+        raise CatalogueError(f"{source}: not valid TOML: nested too deeply") from exc
     try:
         parsed = _CatalogueFile.model_validate(raw)
     except ValidationError as exc:

@@ -107,7 +107,7 @@ def message_type(raw: str | bytes) -> str | None:
     """The ``type`` of a raw message if it can be read, for error references."""
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     value = data.get("type") if isinstance(data, dict) else None
     return value[:40] if isinstance(value, str) else None

@@ -368,9 +368,14 @@ def load_settings(path: Path | None = None, **overrides: Any) -> ServerSettings:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
             raise SettingsError(f"{path}: cannot read settings: {exc.strerror or exc}") from exc
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise SettingsError(f"{path}: not valid TOML: {exc}") from exc
-        data.update(raw.get("server", raw))
+        except RecursionError as exc:  # arrays nested thousands deep
+            raise SettingsError(f"{path}: not valid TOML: nested too deeply") from exc
+        table = raw.get("server", raw)
+        if not isinstance(table, dict):
+            raise SettingsError(f"{path}: 'server' must be a table ([server])")
+        data.update(table)
     data.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return ServerSettings.model_validate(data)

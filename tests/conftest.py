@@ -1,4 +1,5 @@
-"""Shared fixtures: a real switchboard server and a private coturn on 127.0.0.1."""
+"""Shared fixtures: a real switchboard server, a private coturn on 127.0.0.1, and the
+Hypothesis profiles (tests/fixtures/fuzz.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fixtures.fuzz import register_hypothesis_profiles
 from fixtures.server import RunningServer, free_port, start_switchboard
 from fixtures.turn import TurnServer, start_turnserver, stop_turnserver, turnserver_available
 
 __all__ = ["free_port"]
+
+register_hypothesis_profiles()
 
 
 @pytest.fixture

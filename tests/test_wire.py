@@ -135,3 +135,14 @@ def test_known_types_with_random_fields_fail_cleanly(
             parse(raw)
         except wire.WireError as exc:
             assert exc.reason
+
+
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+def test_deeply_nested_json_is_malformed_not_a_recursion_error(depth: int) -> None:
+    """Found by the WebSocket fuzzing: ``[[[[...`` under the size limit blew the stack
+    in ``json.loads`` and the server dropped the socket without a word."""
+    for raw in ("[" * depth + "]" * depth, '{"type":' * depth + "1" + "}" * depth):
+        for parse in (wire.parse_from_booth, wire.parse_from_agent, wire.parse_peer):
+            with pytest.raises(wire.WireError) as refused:
+                parse(raw[: wire.MAX_MESSAGE_BYTES])
+            assert refused.value.code in (wire.ErrorCode.MALFORMED, wire.ErrorCode.TOO_LARGE)
