@@ -148,6 +148,10 @@ class CallEndReason(StrEnum):
     AGENT_HANGUP = "agent_hangup"
     BOOTH_GONE = "booth_gone"
     AGENT_GONE = "agent_gone"
+    LINK_LOST = "link_lost"
+    """One peer stopped hearing the other on the call's data channel (no heartbeat for
+    a few seconds: the other browser or booth is gone, or the network between them is
+    cut) and gave the call up; the booth's citizen waits again at the head of the queue."""
     RELAY_FAILED = "relay_failed"
     """The other side could not reach the TURN relay (refused or expired credentials,
     relay down) with the relay-only policy: the call cannot be set up."""
@@ -191,6 +195,11 @@ class JoinQueue(_Msg):
     type: Literal["join_queue"] = "join_queue"
     service_id: Id
     language: LanguageCode = "fr"
+    resume_call_id: Id | None = None
+    """The call that broke under this citizen (agent gone, link lost): the server puts
+    them back at the head of that call's service queue, keeping their first join time,
+    if that call was this booth's, of this service and ended less than
+    ``REQUEUE_WINDOW_S`` ago for one of those reasons; otherwise an ordinary join."""
 
 
 class LeaveQueue(_Msg):

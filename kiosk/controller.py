@@ -689,6 +689,8 @@ class BoothController:
             relay = self.machine.data.end_reason == wire.CallEndReason.RELAY_FAILED.value
             reason = wire.CallEndReason.RELAY_FAILED.value if relay else "booth_hangup"
             self._spawn(self._end_call(effect.call_id, effect.notify_server, reason), "end-call")
+        elif isinstance(effect, s.Requeue):
+            self._spawn(self._requeue(effect), "requeue")
         elif isinstance(effect, s.Wipe):
             self._wipe()
 
@@ -881,6 +883,20 @@ class BoothController:
     ) -> None:
         if notify_server and call_id:
             await self._send_quietly(wire.Hangup(call_id=call_id, reason=reason))
+        await self._close_call()
+
+    async def _requeue(self, effect: s.Requeue) -> None:
+        """The call broke: free it on the server, take the citizen's place back, close."""
+        if effect.notify_server and effect.call_id:
+            hangup = wire.Hangup(call_id=effect.call_id, reason=wire.CallEndReason.LINK_LOST.value)
+            await self._send_quietly(hangup)
+        # Hangup then join on one task: the server must have freed the call first.
+        join = wire.JoinQueue(
+            service_id=effect.service_id,
+            language=effect.language,
+            resume_call_id=effect.call_id or None,
+        )
+        self._spawn(self._send_or_fail(join), "rejoin-queue")
         await self._close_call()
 
     async def _close_call(self) -> None:

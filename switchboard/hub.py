@@ -32,6 +32,13 @@ CLOSE_REPLACED = 4409
 RECENT_CALL_S = 600.0
 """How long after a call ends its agent may still report device work of it (a report
 sent as the call ended, a console that was reconnecting)."""
+REQUEUE_WINDOW_S = 120.0
+"""How long after a call broke (agent gone, link lost, booth gone) its booth may put
+its citizen back at the head of the queue (``join_queue.resume_call_id``)."""
+REQUEUE_REASONS = frozenset(
+    {CallEndReason.AGENT_GONE, CallEndReason.LINK_LOST, CallEndReason.BOOTH_GONE}
+)
+"""Call ends that were nobody's choice: the citizen keeps their place."""
 
 
 @dataclass(frozen=True)
@@ -94,13 +101,32 @@ class Call:
     service_id: str
     ticket_id: str
     started_at: float
+    language: str = "fr"
+    joined_at: float = 0.0
+    """When the citizen first joined the queue (kept if they are put back at the head)."""
+
+
+@dataclass(frozen=True)
+class BrokenCall:
+    """A call that ended through nobody's choice: its citizen may take their place back."""
+
+    booth_id: str
+    service_id: str
+    language: str
+    joined_at: float
+    ended_at: float
+
+
+_HANGUP_REASONS = {
+    CallEndReason.RELAY_FAILED.value: CallEndReason.RELAY_FAILED,
+    CallEndReason.LINK_LOST.value: CallEndReason.LINK_LOST,
+    CallEndReason.AGENT_GONE.value: CallEndReason.AGENT_GONE,
+}
 
 
 def _hangup_reason(reason: str, default: CallEndReason) -> CallEndReason:
     """A peer's ``hangup.reason`` as the ``call_ended`` reason the other side gets."""
-    if reason == CallEndReason.RELAY_FAILED.value:
-        return CallEndReason.RELAY_FAILED
-    return default
+    return _HANGUP_REASONS.get(reason, default)
 
 
 def message_type(raw: str | bytes) -> str | None:
@@ -137,6 +163,8 @@ class Hub:
         self.on_call_event = on_call_event
         self.ended_calls: dict[str, tuple[str, float]] = {}
         """Calls ended less than :data:`RECENT_CALL_S` ago: agent username, end time."""
+        self.broken_calls: dict[str, BrokenCall] = {}
+        """Calls that broke less than :data:`REQUEUE_WINDOW_S` ago, by call id."""
 
     # ------------------------------------------------------------------ queries
 
@@ -268,8 +296,10 @@ class Hub:
         match msg:
             case wire.Ping():
                 link.outbox.send(wire.Pong(server_time=self.clock()))
-            case wire.JoinQueue(service_id=service_id, language=language):
-                self._join(link, service_id, language)
+            case wire.JoinQueue(
+                service_id=service_id, language=language, resume_call_id=resume_call_id
+            ):
+                self._join(link, service_id, language, resume_call_id)
             case wire.LeaveQueue():
                 ticket = self.queues.leave(link.booth_id)
                 if ticket is None:
@@ -288,7 +318,9 @@ class Hub:
             case _:  # pragma: no cover - the parser only yields the types above
                 raise WireError(ErrorCode.UNKNOWN_TYPE, "unexpected message")
 
-    def _join(self, link: BoothLink, service_id: str, language: str) -> None:
+    def _join(
+        self, link: BoothLink, service_id: str, language: str, resume_call_id: str | None = None
+    ) -> None:
         if link.call_id is not None:
             raise WireError(ErrorCode.BUSY, "this booth is in a call")
         service = self.catalogue.get(service_id)
@@ -296,12 +328,50 @@ class Hub:
             raise WireError(ErrorCode.UNKNOWN_SERVICE, f"no service {service_id!r}")
         if not service.is_open(self.now()):
             raise WireError(ErrorCode.SERVICE_CLOSED, f"{service.name_in('en')} is closed now")
+        broken = self._broken_call(resume_call_id, link.booth_id, service_id)
         try:
-            ticket = self.queues.join(service_id, link.booth_id, language, self.clock())
+            if broken is not None:
+                ticket = self.queues.rejoin_at_head(
+                    service_id, link.booth_id, language, broken.joined_at
+                )
+            else:
+                ticket = self.queues.join(service_id, link.booth_id, language, self.clock())
         except QueueError as exc:
             raise WireError(ErrorCode(exc.code), exc.reason) from exc
         link.last_queued = None
-        log.info("booth %s joined queue %s (%s)", link.booth_id, service_id, ticket.ticket_id)
+        if broken is not None:
+            assert resume_call_id is not None  # noqa: S101 - broken comes from it
+            del self.broken_calls[resume_call_id]
+            log.info(
+                "booth %s back at the head of queue %s after call %s broke (%s)",
+                link.booth_id,
+                service_id,
+                resume_call_id,
+                ticket.ticket_id,
+            )
+        else:
+            log.info("booth %s joined queue %s (%s)", link.booth_id, service_id, ticket.ticket_id)
+
+    def _broken_call(
+        self, call_id: str | None, booth_id: str, service_id: str
+    ) -> BrokenCall | None:
+        """The broken call a booth names to take its place back, if the claim holds."""
+        if call_id is None:
+            return None
+        horizon = self.clock() - REQUEUE_WINDOW_S
+        for old in [c for c, b in self.broken_calls.items() if b.ended_at < horizon]:
+            del self.broken_calls[old]
+        broken = self.broken_calls.get(call_id)
+        if broken is None or broken.booth_id != booth_id or broken.service_id != service_id:
+            log.warning(
+                "booth %s asked to resume call %s: not a recent broken call of its own"
+                " in %s; it joins at the end",
+                booth_id,
+                call_id,
+                service_id,
+            )
+            return None
+        return broken
 
     # ------------------------------------------------------------------ agents
 
@@ -384,6 +454,8 @@ class Hub:
             service_id=ticket.service_id,
             ticket_id=ticket.ticket_id,
             started_at=self.clock(),
+            language=ticket.language,
+            joined_at=ticket.joined_at,
         )
         self.calls[call.call_id] = call
         booth.call_id = call.call_id
@@ -453,15 +525,19 @@ class Hub:
         ended = wire.CallEnded(call_id=call.call_id, reason=reason)
         if reason in (CallEndReason.BOOTH_HANGUP, CallEndReason.BOOTH_GONE):
             call.agent.outbox.send(ended)
-        elif reason is CallEndReason.RELAY_FAILED:
-            # Either side may have failed to reach the relay; both hear why (the one
-            # that said so has already closed its call and ignores it).
+        elif reason in (CallEndReason.RELAY_FAILED, CallEndReason.LINK_LOST):
+            # Either side may have failed to reach the relay or lost the other; both
+            # hear why (the one that said so has already closed its call and ignores it).
             call.agent.outbox.send(ended)
             call.booth.outbox.send(ended)
         else:
             call.booth.outbox.send(ended)
         self._forget_old_calls()
         self.ended_calls[call.call_id] = (call.agent.agent.username, self.clock())
+        if reason in REQUEUE_REASONS:
+            self.broken_calls[call.call_id] = BrokenCall(
+                call.booth.booth_id, call.service_id, call.language, call.joined_at, self.clock()
+            )
         self._emit(
             CallEvent(
                 call.agent.agent.username,

@@ -53,8 +53,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_INTERVAL_S = 1.0
-PEER_TIMEOUT_S = 5.0
-"""A peer silent this long on the data channel is gone (long before ICE consent's 30 s)."""
+PEER_TIMEOUT_S = 4.0
+"""A peer silent this long on the data channel is gone (long before ICE consent's 30 s).
+4 s, not 5: with the 1 s heartbeat the booth then knows within 5 s of the agent's last
+word, as docs/operations.md promises; SCTP retransmits a heartbeat lost to 5 % packet
+loss well inside that."""
 
 LOOP_STALL_TOLERANCE_S = 0.25
 """A watchdog waking up later than this blames the booth's own loop, not the agent."""

@@ -560,9 +560,11 @@ $.enableAudio.addEventListener('click', () => {
 });
 $.remoteVideo.addEventListener('playing', () => setVisible($.stageMsg, false));
 window.addEventListener('pagehide', () => {
-  // Closing the peer connection lets the booth notice within milliseconds.
+  // Closing the peer connection lets the booth notice within milliseconds. The page
+  // going away is not the agent's choice to end the call: "agent_gone" puts the
+  // citizen back at the head of the queue.
   if (model.call) {
-    signaling.send({ type: 'hangup', call_id: model.call.callId, reason: 'hangup' });
+    signaling.send({ type: 'hangup', call_id: model.call.callId, reason: 'agent_gone' });
     model.call.close();
   }
 });
