@@ -189,6 +189,10 @@ class BoothHello(_Msg):
     type: Literal["hello"] = "hello"
     token: Annotated[str, Field(min_length=8, max_length=256)] | None = None
     app_version: Annotated[str, Field(max_length=64)] = "unknown"
+    call_id: Id | None = None
+    """The call this booth is still in when it reconnects (the switchboard restarted or
+    the socket dropped while the media went on peer to peer): the server learns the
+    call again once the agent's console names it too (``resume_call``)."""
 
 
 class JoinQueue(_Msg):
@@ -238,6 +242,14 @@ class CallStarted(_Msg):
     ice_transport_policy: IceTransportPolicy = "all"
 
 
+class CallResumed(_Msg):
+    """Server -> booth and agent: both named this call after a reconnection; the server
+    routes its hang-up and signaling again."""
+
+    type: Literal["call_resumed"] = "call_resumed"
+    call_id: Id
+
+
 class ConfigAvailable(_Msg):
     """The server has a newer signed configuration for this booth: fetch it now
     (``GET /api/v1/provisioning/bundle``) instead of waiting for the next poll."""
@@ -260,7 +272,8 @@ ServerToBooth = Annotated[
     | CallEnded
     | Error
     | Pong
-    | ConfigAvailable,
+    | ConfigAvailable
+    | CallResumed,
     Field(discriminator="type"),
 ]
 
@@ -342,12 +355,20 @@ class CallAssigned(_Msg):
     ice_transport_policy: IceTransportPolicy = "all"
 
 
+class ResumeCall(_Msg):
+    """Agent -> server, after its socket came back during a call: the call it is still in."""
+
+    type: Literal["resume_call"] = "resume_call"
+    call_id: Id
+    service_id: Id
+
+
 AgentToServer = Annotated[
-    AnswerNext | Answer | Ice | Hangup | SetPresence | Ping,
+    AnswerNext | Answer | Ice | Hangup | SetPresence | Ping | ResumeCall,
     Field(discriminator="type"),
 ]
 ServerToAgent = Annotated[
-    AgentWelcome | Queues | CallAssigned | Offer | Ice | CallEnded | Error | Pong,
+    AgentWelcome | Queues | CallAssigned | Offer | Ice | CallEnded | Error | Pong | CallResumed,
     Field(discriminator="type"),
 ]
 
@@ -761,19 +782,33 @@ def parse_from_booth(
 
 def parse_to_booth(
     raw: str | bytes,
-) -> BoothWelcome | Queued | LeftQueue | CallStarted | Answer | Ice | CallEnded | Error | Pong:
+) -> (
+    BoothWelcome
+    | Queued
+    | LeftQueue
+    | CallStarted
+    | Answer
+    | Ice
+    | CallEnded
+    | Error
+    | Pong
+    | ConfigAvailable
+    | CallResumed
+):
     """Parse a message the server sent to a booth; raises :class:`WireError`."""
     return _parse("to_booth", raw)  # type: ignore[no-any-return]
 
 
-def parse_from_agent(raw: str | bytes) -> AnswerNext | Answer | Ice | Hangup | SetPresence | Ping:
+def parse_from_agent(
+    raw: str | bytes,
+) -> AnswerNext | Answer | Ice | Hangup | SetPresence | Ping | ResumeCall:
     """Parse a message an agent console sent to the server; raises :class:`WireError`."""
     return _parse("agent", raw)  # type: ignore[no-any-return]
 
 
 def parse_to_agent(
     raw: str | bytes,
-) -> AgentWelcome | Queues | CallAssigned | Offer | Ice | CallEnded | Error | Pong:
+) -> AgentWelcome | Queues | CallAssigned | Offer | Ice | CallEnded | Error | Pong | CallResumed:
     """Parse a message the server sent to an agent console; raises :class:`WireError`."""
     return _parse("to_agent", raw)  # type: ignore[no-any-return]
 

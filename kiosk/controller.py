@@ -387,7 +387,12 @@ class BoothController:
             on_state=self._on_signaling_state,
             headers=headers,
             ssl_context=self.settings.ssl_context(),
+            current_call=self._current_call_id,
         )
+
+    def _current_call_id(self) -> str | None:
+        """The call to name in ``hello`` (the switchboard may have restarted under it)."""
+        return self._call_id if self.machine.state is s.State.IN_CALL else None
 
     async def stop(self) -> None:
         """Hang up, close everything and stop the background tasks; idempotent."""
@@ -806,6 +811,8 @@ class BoothController:
         elif isinstance(msg, wire.CallEnded):
             if msg.call_id == self.data.call_id:
                 self.dispatch(s.CallEnded(msg.reason.value, by_server=True))
+        elif isinstance(msg, wire.CallResumed):
+            logger.info("call %s known to the switchboard again", msg.call_id)
         elif isinstance(msg, wire.ConfigAvailable):
             logger.info("config version %d waits on the server: fetching it", msg.version)
             self._config_kick.set()

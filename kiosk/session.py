@@ -371,13 +371,13 @@ class SessionMachine:
         if isinstance(event, ServerDown):
             if s is State.OUT_OF_SERVICE:
                 return []
-            effects: list[Effect] = []
-            if s is State.IN_CALL and d.call_id:
-                # The server is gone: it ends the call itself (booth_gone); just close.
-                effects.append(EndCall(call_id=d.call_id, notify_server=False))
+            if s is State.IN_CALL:
+                # The media is peer to peer: the call goes on without the switchboard,
+                # and the booth names it in its next hello (wire.BoothHello.call_id).
+                return []
             self.data = self._fresh()
             self._go(State.OUT_OF_SERVICE, now)
-            return [*effects, Wipe()]
+            return [Wipe()]
         if isinstance(event, ServerUp):
             if s is State.OUT_OF_SERVICE:
                 return self._reset_to_welcome(now)

@@ -162,7 +162,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     turn = settings.turn_config()  # first: a refused secret file must leave nothing open
     catalogue = load_catalogue(settings.catalogue)
     db = Database(settings.resolved_database_url)
-    sessions = SessionStore(settings.session_ttl_s)
+    sessions = SessionStore(settings.session_ttl_s, db=db)
     audit_writer = AuditWriter(db)
 
     def audit_call(event: CallEvent) -> None:
@@ -404,7 +404,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
             await _close(ws, CLOSE_UNAUTHORIZED, _unauthorized("unknown or revoked booth token"))
             return
         outbox = SocketOutbox()
-        link = hub.booth_connected(booth.booth_id, booth.name, outbox)
+        link = hub.booth_connected(booth.booth_id, booth.name, outbox, hello.call_id)
         if signed is not None:
             enrolled[booth.booth_id] = outbox
         try:

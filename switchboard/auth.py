@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from guichet.wire import AgentInfo
-from switchboard.db import Agent, BoothCredential, Database, StaffAccount
+from switchboard.db import Agent, AgentSession, BoothCredential, Database, StaffAccount
 
 SESSION_COOKIE = "guichet_session"
 STAFF_COOKIE = "guichet_admin"
@@ -272,39 +272,71 @@ def _booth_public(row: BoothCredential) -> BoothPublic:
 
 
 class SessionStore:
-    """Agent login sessions kept in memory, keyed by the token's hash; they expire."""
+    """Login sessions keyed by the token's hash; they expire.
 
-    def __init__(self, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    With ``db`` they are also written to the ``agent_session`` table, so a restarted
+    switchboard (same database) still knows them and the agents' consoles reconnect
+    by themselves in the middle of a call; the clock is then the wall clock. Without
+    ``db`` (staff sessions, tests) they live in memory only.
+    """
+
+    def __init__(
+        self,
+        ttl_s: float,
+        clock: Callable[[], float] = time.time,
+        db: Database | None = None,
+    ) -> None:
         self._ttl = ttl_s
         self._clock = clock
+        self._db = db
         self._sessions: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()  # login runs in FastAPI's thread pool
 
     def create(self, username: str) -> str:
         """Open a session; returns the token for the cookie."""
         token = new_token()
+        key, expiry = token_hash(token), self._clock() + self._ttl
         with self._lock:
             self._purge()
-            self._sessions[token_hash(token)] = (username, self._clock() + self._ttl)
+            self._sessions[key] = (username, expiry)
+        if self._db is not None:
+            with self._db.session() as session, session.begin():
+                session.execute(
+                    delete(AgentSession).where(AgentSession.expires_at <= self._clock())
+                )
+                session.add(AgentSession(token_hash=key, username=username, expires_at=expiry))
         return token
 
     def username(self, token: str | None) -> str | None:
         """The session's agent, or None if unknown or expired."""
         if not token:
             return None
+        key = token_hash(token)
         with self._lock:
-            entry = self._sessions.get(token_hash(token))
-            if entry is None:
-                return None
-            if entry[1] <= self._clock():
-                del self._sessions[token_hash(token)]
-                return None
-            return entry[0]
+            entry = self._sessions.get(key)
+        if entry is None and self._db is not None:
+            with self._db.session() as session:
+                row = session.get(AgentSession, key)
+                if row is not None:
+                    entry = (row.username, row.expires_at)
+                    with self._lock:
+                        self._sessions[key] = entry
+        if entry is None:
+            return None
+        if entry[1] <= self._clock():
+            self.drop(token)
+            return None
+        return entry[0]
 
     def drop(self, token: str | None) -> None:
-        if token:
-            with self._lock:
-                self._sessions.pop(token_hash(token), None)
+        if not token:
+            return
+        key = token_hash(token)
+        with self._lock:
+            self._sessions.pop(key, None)
+        if self._db is not None:
+            with self._db.session() as session, session.begin():
+                session.execute(delete(AgentSession).where(AgentSession.token_hash == key))
 
     def _purge(self) -> None:
         now = self._clock()

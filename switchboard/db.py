@@ -1,4 +1,4 @@
-"""SQLAlchemy models (Agent, StaffAccount, BoothCredential) and the database handle."""
+"""SQLAlchemy models (agents, staff, booth credentials, agent sessions) and the database."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, String, create_engine, event
+from sqlalchemy import JSON, Boolean, DateTime, Float, String, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -48,6 +48,17 @@ class BoothCredential(Base):
         DateTime(timezone=True), default=lambda: datetime.now(UTC)
     )
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AgentSession(Base):
+    """A signed-in agent console, stored only as its token's SHA-256: a restarted
+    switchboard still knows it, so consoles reconnect by themselves."""
+
+    __tablename__ = "agent_session"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    expires_at: Mapped[float] = mapped_column(Float)
+    """Unix time (wall clock: it must mean the same after a restart)."""
 
 
 class Database:

@@ -47,7 +47,7 @@ class CallEvent:
 
     agent: str
     action: str
-    """``call.answered`` or ``call.ended``."""
+    """``call.answered``, ``call.resumed`` (re-learnt after a restart) or ``call.ended``."""
     call_id: str
     details: dict[str, object]
 
@@ -163,6 +163,10 @@ class Hub:
         self.on_call_event = on_call_event
         self.ended_calls: dict[str, tuple[str, float]] = {}
         """Calls ended less than :data:`RECENT_CALL_S` ago: agent username, end time."""
+        self.booth_claims: dict[str, BoothLink] = {}
+        """Calls booths said (in ``hello``) they are still in, not yet named by an agent."""
+        self.agent_claims: dict[str, tuple[AgentLink, str]] = {}
+        """Calls consoles said (``resume_call``) they are still in, with the service."""
         self.broken_calls: dict[str, BrokenCall] = {}
         """Calls that broke less than :data:`REQUEUE_WINDOW_S` ago, by call id."""
 
@@ -240,8 +244,12 @@ class Hub:
 
     # ------------------------------------------------------------------ booths
 
-    def booth_connected(self, booth_id: str, name: str, outbox: Outbox) -> BoothLink:
-        """Register an authenticated booth (replacing an older connection) and welcome it."""
+    def booth_connected(
+        self, booth_id: str, name: str, outbox: Outbox, call_id: str | None = None
+    ) -> BoothLink:
+        """Register an authenticated booth (replacing an older connection) and welcome it.
+
+        ``call_id``: the call the booth says it is still in (``hello.call_id``)."""
         old = self.booths.get(booth_id)
         if old is not None:
             log.warning("booth %s connected again: replacing its previous connection", booth_id)
@@ -254,6 +262,9 @@ class Hub:
         self.booths[booth_id] = link
         outbox.send(wire.BoothWelcome(booth_id=booth_id, booth_name=name))
         log.info("booth %s (%s) connected", booth_id, name)
+        if call_id is not None and call_id not in self.calls:
+            self.booth_claims[call_id] = link
+            self._try_resume(call_id)
         return link
 
     def send_to_booth(self, booth_id: str, message: BaseModel) -> bool:
@@ -274,6 +285,8 @@ class Hub:
 
     def _forget_booth(self, link: BoothLink) -> None:
         del self.booths[link.booth_id]
+        for call_id in [c for c, b in self.booth_claims.items() if b is link]:
+            del self.booth_claims[call_id]
         ticket = self.queues.leave(link.booth_id)
         if ticket is not None:
             log.info("booth %s left queue %s (gone)", link.booth_id, ticket.service_id)
@@ -389,6 +402,8 @@ class Hub:
         if link not in self.agents:
             return
         self.agents.remove(link)
+        for call_id in [c for c, (a, _) in self.agent_claims.items() if a is link]:
+            del self.agent_claims[call_id]
         if link.call_id is not None:
             self._end_call(self.calls[link.call_id], CallEndReason.AGENT_GONE)
         log.info("agent %s disconnected", link.agent.username)
@@ -418,6 +433,8 @@ class Hub:
                 self._end_call(
                     self._call_of(call_id, link), _hangup_reason(reason, CallEndReason.AGENT_HANGUP)
                 )
+            case wire.ResumeCall(call_id=call_id, service_id=service_id):
+                self._claim_call(link, call_id, service_id)
             case wire.SetPresence(status=status):
                 if link.call_id is not None:
                     link.presence_after_call = AgentPresence(status)
@@ -426,6 +443,64 @@ class Hub:
                 log.info("agent %s is %s", link.agent.username, status)
             case _:  # pragma: no cover - the parser only yields the types above
                 raise WireError(ErrorCode.UNKNOWN_TYPE, "unexpected message")
+
+    def _claim_call(self, link: AgentLink, call_id: str, service_id: str) -> None:
+        if service_id not in link.agent.services or self.catalogue.get(service_id) is None:
+            raise WireError(
+                ErrorCode.SERVICE_FORBIDDEN, f"you may not answer service {service_id!r}"
+            )
+        if call_id in self.calls or self._busy(link.agent.username):
+            raise WireError(ErrorCode.BUSY, "you are already in a call")
+        self.agent_claims[call_id] = (link, service_id)
+        self._try_resume(call_id)
+
+    def _busy(self, username: str) -> bool:
+        return any(c.agent.agent.username == username for c in self.calls.values())
+
+    def _try_resume(self, call_id: str) -> None:
+        """Both ends named the same call after reconnecting: route it again."""
+        booth = self.booth_claims.get(call_id)
+        claim = self.agent_claims.get(call_id)
+        if booth is None or claim is None:
+            return
+        del self.booth_claims[call_id], self.agent_claims[call_id]
+        agent, service_id = claim
+        if booth.call_id is not None or self._busy(agent.agent.username):
+            log.warning("call %s cannot be resumed: a side is in another call", call_id)
+            return
+        ticket = self.queues.leave(booth.booth_id)
+        now = self.clock()
+        call = Call(
+            call_id=call_id,
+            booth=booth,
+            agent=agent,
+            service_id=service_id,
+            ticket_id="resumed",
+            started_at=now,
+            language=ticket.language if ticket is not None else "fr",
+            joined_at=ticket.joined_at if ticket is not None else now,
+        )
+        self.calls[call_id] = call
+        booth.call_id = agent.call_id = call_id
+        booth.last_queued = None
+        agent.presence_after_call = agent.presence
+        agent.presence = AgentPresence.IN_CALL
+        booth.outbox.send(wire.CallResumed(call_id=call_id))
+        agent.outbox.send(wire.CallResumed(call_id=call_id))
+        self._emit(
+            CallEvent(
+                agent.agent.username,
+                "call.resumed",
+                call_id,
+                {"service": service_id, "booth": booth.booth_id},
+            )
+        )
+        log.info(
+            "call %s resumed: agent %s and booth %s named it after reconnecting",
+            call_id,
+            agent.agent.username,
+            booth.booth_id,
+        )
 
     def _answer_next(self, link: AgentLink, service_id: str | None) -> None:
         username = link.agent.username

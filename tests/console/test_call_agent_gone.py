@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from console_booth import FakeBooth
+from fault_kit import running_booth, until
 from fixtures.browser import AgentPage, agent_login, new_agent_page, wait_console
 from fixtures.server import RunningServer
 from playwright.async_api import Browser
 
-from kiosk.config import BoothSettings
 from kiosk.controller import BoothController
 from kiosk.session import MSG_CALL_LOST, State
 
@@ -31,29 +31,10 @@ DETECT_LIMIT_S = 5.0
 CALL_TIMEOUT_MS = 15_000
 
 
-async def until(predicate: Callable[[], Any], what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
 @pytest.fixture
 async def booth(switchboard: RunningServer) -> AsyncIterator[BoothController]:
-    settings = BoothSettings(
-        server_url=switchboard.base_url,
-        token=switchboard.booth_tokens["booth-1"],
-        fake_media=True,
-        demo=True,  # plain http:// to the test server
-        retry_min_s=0.1,
-        retry_max_s=0.5,
-    )
-    controller = BoothController(settings)
-    await controller.start()
-    await until(lambda: controller.services and controller.problem == "", "booth online")
-    yield controller
-    await controller.stop()
+    async with running_booth(switchboard) as controller:
+        yield controller
 
 
 async def _in_call_with_second_citizen_waiting(

@@ -215,10 +215,13 @@ def test_call_for_nobody_is_refused() -> None:
     assert m.state is State.WELCOME
 
 
-def test_server_down_during_call_closes_peer_and_wipes() -> None:
+def test_server_down_during_call_keeps_the_peer_to_peer_call_then_goes_out_of_service() -> None:
     m = in_call(machine())
-    effects = m.handle(ServerDown(), 3)
-    assert effects == [EndCall("call-1", notify_server=False), Wipe()]
+    assert m.handle(ServerDown(), 3) == []
+    assert m.state is State.IN_CALL and m.data.call_id == "call-1"
+    m.handle(HangupTapped(), 3.5)
+    effects = m.handle(ServerDown(), 3.6)
+    assert effects == [Wipe()]
     assert m.state is State.OUT_OF_SERVICE
     assert m.data == SessionData()
     assert m.handle(ServerDown(), 4) == []

@@ -219,3 +219,31 @@ def test_a_normal_hangup_or_an_old_or_foreign_call_gives_no_head_place() -> None
     now[0] += REQUEUE_WINDOW_S + 1
     hub.booth_message(b1, msg("join_queue", service_id="caf", resume_call_id=call_id))
     assert [t.booth_id for t in hub.queues.waiting("caf")] == ["b2", "b1"], "too late"
+
+
+def test_a_restarted_hub_learns_the_call_again_when_both_sides_name_it() -> None:
+    hub = Hub(CATALOGUE, [])
+    agent_box, booth_box = RecordingOutbox(), RecordingOutbox()
+    agent = hub.agent_connected(
+        AgentInfo(username="a", display_name="A", services=["caf"]), agent_box
+    )
+    hub.agent_message(agent, msg("resume_call", call_id="c-old", service_id="caf"))
+    assert "c-old" not in hub.calls, "one side alone proves nothing"
+    booth = hub.booth_connected("b1", "Booth 1", booth_box, call_id="c-old")
+    assert hub.calls["c-old"].booth is booth and hub.calls["c-old"].agent is agent
+    assert booth_box.last("call_resumed")["call_id"] == "c-old"
+    assert agent_box.last("call_resumed")["call_id"] == "c-old"
+    assert agent.presence == "in_call"
+    hub.agent_message(agent, msg("hangup", call_id="c-old"))
+    assert booth_box.last("call_ended")["reason"] == "agent_hangup"
+
+
+def test_resume_claims_are_checked() -> None:
+    hub = Hub(CATALOGUE, [])
+    box = RecordingOutbox()
+    agent = hub.agent_connected(AgentInfo(username="a", display_name="A", services=["x"]), box)
+    hub.agent_message(agent, msg("resume_call", call_id="c-1", service_id="caf"))
+    assert box.last("error")["code"] == "service_forbidden"
+    booth = hub.booth_connected("b1", "Booth 1", RecordingOutbox(), call_id="c-2")
+    hub.booth_disconnected(booth)
+    assert hub.booth_claims == {}, "a gone booth's claim goes with it"
