@@ -65,7 +65,7 @@ async def _assert_back_at_head(booth: BoothController, other: FakeBooth, gone_at
     assert booth.data.transcript == () and booth.data.agent_name is None
     await until(lambda: booth.data.position == 1, "first in line again", 5)
     back = time.monotonic() - gone_at
-    assert booth.in_call_peer is None
+    await until(lambda: booth.in_call_peer is None, "the broken call's peer closed", 5)
     # The other citizen stays behind ours.
     queued = [m for m in other.messages if m.get("type") == "queued"]
     assert queued[-1]["position"] == 2

@@ -26,7 +26,7 @@ from kiosk.session import State
 pytestmark = pytest.mark.browser
 
 DOWN_S = 3.0
-"""How long the switchboard stays dead: long enough for both sides to notice."""
+"""How long frames are counted while the switchboard is dead (after both sides noticed)."""
 
 
 @pytest.fixture
@@ -54,19 +54,23 @@ async def test_call_survives_a_switchboard_restart_and_hangup_still_goes_through
     await wait_console(page, "c.connection !== 'online'", 5_000)
     booth_frames = booth.frames_received
     agent_frames = (await console_stats(page))["framesDecoded"]
-    await asyncio.sleep(max(0.0, DOWN_S - (time.monotonic() - killed_at)))
+    await asyncio.sleep(DOWN_S)
     # Media went on without the server, both ways, and nobody hung up.
     assert booth.state is State.IN_CALL and booth.data.call_id == call_id
     assert await page.evaluate("() => window.guichetConsole.state") == "in_call"
     booth_during = booth.frames_received - booth_frames
     agent_during = (await console_stats(page))["framesDecoded"] - agent_frames
-    print(f"frames while the switchboard was down: booth {booth_during}, agent {agent_during}")
-    assert booth_during >= 20 and agent_during >= 20
+    print(
+        f"frames in {DOWN_S:.0f} s with the switchboard down:"
+        f" booth {booth_during}, agent {agent_during}"
+    )
+    # 30 fps are sent; on a loaded 2-core test machine 5 fps is the floor of "flowing".
+    assert booth_during >= 5 * DOWN_S and agent_during >= 5 * DOWN_S
     await screenshot(page, "console-call-switchboard-down")
 
     await asyncio.to_thread(switchboard.start_again)
     await until(lambda: booth.link_state == "connected", "booth reconnected", 10)
-    await wait_console(page, "c.connection === 'online' && c.callResumed", 15_000)
+    await wait_console(page, "c.connection === 'online' && c.callResumed", 30_000)
     print(f"call routed again {time.monotonic() - killed_at:.1f} s after the kill")
     assert booth.state is State.IN_CALL and booth.data.call_id == call_id
 
