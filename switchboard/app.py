@@ -28,7 +28,7 @@ from switchboard.audit import AuditWriter
 from switchboard.auth import SESSION_COOKIE, SessionStore
 from switchboard.catalogue import load_catalogue
 from switchboard.db import Database
-from switchboard.hub import CLOSE_UNAUTHORIZED, CallCheck, CallEvent, Hub
+from switchboard.hub import AGENT_GRACE_S, CLOSE_UNAUTHORIZED, CallCheck, CallEvent, Hub
 from switchboard.settings import ServerSettings
 
 log = logging.getLogger(__name__)
@@ -428,7 +428,11 @@ def create_app(settings: ServerSettings) -> FastAPI:
         try:
             await _serve(ws, outbox, lambda data: hub.agent_message(link, data))
         finally:
-            hub.agent_disconnected(link)
+            held = hub.agent_disconnected(link)
+            if held is not None:
+                asyncio.get_running_loop().call_later(
+                    AGENT_GRACE_S, hub.agent_grace_over, link, held
+                )
 
     # Enrolment, signed booth requests and config bundles (docs/provisioning.md).
     signing_key = provisioning_server.install(

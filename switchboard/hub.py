@@ -32,6 +32,10 @@ CLOSE_REPLACED = 4409
 RECENT_CALL_S = 600.0
 """How long after a call ends its agent may still report device work of it (a report
 sent as the call ended, a console that was reconnecting)."""
+AGENT_GRACE_S = 3.0
+"""How long a call outlives its agent's socket: a console whose socket blipped comes
+back with ``resume_call`` and keeps its call (the media never stopped); after that the
+call ends with ``agent_gone``. Short enough for the booth to know within 5 s."""
 REQUEUE_WINDOW_S = 120.0
 """How long after a call broke (agent gone, link lost, booth gone) its booth may put
 its citizen back at the head of the queue (``join_queue.resume_call_id``)."""
@@ -397,17 +401,34 @@ class Hub:
         self.publish()
         return link
 
-    def agent_disconnected(self, link: AgentLink) -> None:
-        """The console closed: its call (if any) ends with ``agent_gone``."""
+    def agent_disconnected(self, link: AgentLink) -> str | None:
+        """The console's socket closed. Its call (if any) is held: returns its id, and
+        the caller calls :meth:`agent_grace_over` :data:`AGENT_GRACE_S` later."""
         if link not in self.agents:
-            return
+            return None
         self.agents.remove(link)
         for call_id in [c for c, (a, _) in self.agent_claims.items() if a is link]:
             del self.agent_claims[call_id]
-        if link.call_id is not None:
-            self._end_call(self.calls[link.call_id], CallEndReason.AGENT_GONE)
-        log.info("agent %s disconnected", link.agent.username)
+        held = link.call_id
+        if held is not None:
+            log.info(
+                "agent %s disconnected during call %s: held %.0f s for a reconnection",
+                link.agent.username,
+                held,
+                AGENT_GRACE_S,
+            )
+        else:
+            log.info("agent %s disconnected", link.agent.username)
         self.publish()
+        return held
+
+    def agent_grace_over(self, link: AgentLink, call_id: str) -> None:
+        """The grace after an agent's socket closed is over: the call ends with
+        ``agent_gone`` unless the console came back and resumed it."""
+        call = self.calls.get(call_id)
+        if call is not None and call.agent is link:
+            self._end_call(call, CallEndReason.AGENT_GONE)
+            self.publish()
 
     def agent_message(self, link: AgentLink, raw: str | bytes) -> None:
         """Handle one raw message from an agent console."""
@@ -449,7 +470,23 @@ class Hub:
             raise WireError(
                 ErrorCode.SERVICE_FORBIDDEN, f"you may not answer service {service_id!r}"
             )
-        if call_id in self.calls or self._busy(link.agent.username):
+        call = self.calls.get(call_id)
+        if (
+            call is not None
+            and call.agent not in self.agents
+            and call.agent.agent.username == link.agent.username
+        ):
+            # The console's socket blipped within the grace: same call, new socket.
+            old = call.agent
+            call.agent = link
+            link.call_id = call_id
+            link.presence_after_call = old.presence_after_call
+            link.presence = AgentPresence.IN_CALL
+            old.call_id = None
+            link.outbox.send(wire.CallResumed(call_id=call_id))
+            log.info("call %s: agent %s back on a new socket", call_id, link.agent.username)
+            return
+        if call is not None or self._busy(link.agent.username):
             raise WireError(ErrorCode.BUSY, "you are already in a call")
         self.agent_claims[call_id] = (link, service_id)
         self._try_resume(call_id)

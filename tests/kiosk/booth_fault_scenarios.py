@@ -26,9 +26,10 @@ async def agent_lost_back_at_head(ctx: dict[str, object]) -> None:
         try:
             await booth.wait_screen("call")
             await booth.wait_for(lambda: booth.controller.frames_received >= 5, what="video")
-            # The agent's browser is gone: its socket drops, its peer says nothing more.
+            # The agent's console socket drops and does not come back: after the
+            # switchboard's grace (AGENT_GRACE_S, 3 s) the call ends with agent_gone.
             await console.close()
-            await booth.wait_screen("waiting", timeout=5)
+            await booth.wait_screen("waiting", timeout=8)
             assert booth.controller.state is State.WAITING
             await booth.wait_text("La liaison avec l'agent a été perdue")
             await booth.wait_text("Vous êtes le prochain")

@@ -182,7 +182,9 @@ def test_citizen_of_a_call_whose_agent_left_takes_back_the_head_of_the_queue() -
     now = [1000.0]
     hub, agent, b1, b1_box, call_id = _broken_call_setup(now)
     now[0] += 30
-    hub.agent_disconnected(agent)
+    assert hub.agent_disconnected(agent) == call_id
+    assert "call_ended" not in [m["type"] for m in b1_box.sent], "held for the grace"
+    hub.agent_grace_over(agent, call_id)
     assert b1_box.last("call_ended")["reason"] == "agent_gone"
     hub.booth_message(b1, msg("join_queue", service_id="caf", resume_call_id=call_id))
     assert b1_box.last("queued")["position"] == 1
@@ -247,3 +249,18 @@ def test_resume_claims_are_checked() -> None:
     booth = hub.booth_connected("b1", "Booth 1", RecordingOutbox(), call_id="c-2")
     hub.booth_disconnected(booth)
     assert hub.booth_claims == {}, "a gone booth's claim goes with it"
+
+
+def test_a_console_back_within_the_grace_keeps_its_call() -> None:
+    now = [1000.0]
+    hub, agent, _b1, b1_box, call_id = _broken_call_setup(now)
+    assert hub.agent_disconnected(agent) == call_id
+    box = RecordingOutbox()
+    again = hub.agent_connected(agent.agent, box)
+    hub.agent_message(again, msg("resume_call", call_id=call_id, service_id="caf"))
+    assert box.last("call_resumed")["call_id"] == call_id
+    hub.agent_grace_over(agent, call_id)
+    assert hub.calls[call_id].agent is again and again.presence == "in_call"
+    assert "call_ended" not in [m["type"] for m in b1_box.sent]
+    hub.agent_message(again, msg("hangup", call_id=call_id))
+    assert b1_box.last("call_ended")["reason"] == "agent_hangup"
