@@ -113,6 +113,9 @@ Listener = Callable[[], None]
 FrameCallback = Callable[[Any], None]
 
 
+CLOSE_REASON_WAIT_S = 2.0
+"""After the agent closed the connection, how long the booth waits for the switchboard's
+``call_ended`` (hang-up or agent gone) before treating the agent as lost."""
 SEND_WAIT_S = 10.0
 """How long a citizen's request (joining a queue) waits for the switchboard link."""
 PREVIEW_EVERY_NTH = 2
@@ -937,8 +940,20 @@ class BoothController:
         self.call_status = state
         if state in ("peer_lost", "failed") and self.state is s.State.IN_CALL:
             self.dispatch(s.CallEnded(state, by_server=False))
+        elif state == "peer_closed" and self.state is s.State.IN_CALL:
+            # The agent closed the connection on purpose; the switchboard says why
+            # (agent_hangup: goodbye; agent_gone: back in line) within milliseconds.
+            # Without a word by then, treat it as the agent lost.
+            self._spawn(self._await_close_reason(self._call_id), "close-reason")
+            self._changed()
         else:
             self._changed()
+
+    async def _await_close_reason(self, call_id: str | None) -> None:
+        await asyncio.sleep(CLOSE_REASON_WAIT_S)
+        if call_id is not None and self.state is s.State.IN_CALL and self._call_id == call_id:
+            logger.warning("call %s: agent closed without a word from the switchboard", call_id)
+            self.dispatch(s.CallEnded("peer_lost", by_server=False))
 
     async def _preview_loop(self, media: MediaSources) -> None:
         """Feed the small own-camera preview while the call lasts."""
