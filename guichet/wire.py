@@ -164,6 +164,10 @@ class CallEndReason(StrEnum):
     AGENT_HANGUP = "agent_hangup"
     BOOTH_GONE = "booth_gone"
     AGENT_GONE = "agent_gone"
+    LINK_LOST = "link_lost"
+    """One peer stopped hearing the other on the call's data channel (no heartbeat for
+    a few seconds: the other browser or booth is gone, or the network between them is
+    cut) and gave the call up; the booth's citizen waits again at the head of the queue."""
     RELAY_FAILED = "relay_failed"
     """The other side could not reach the TURN relay (refused or expired credentials,
     relay down) with the relay-only policy: the call cannot be set up."""
@@ -201,12 +205,21 @@ class BoothHello(_Msg):
     type: Literal["hello"] = "hello"
     token: Annotated[str, Field(min_length=8, max_length=256)] | None = None
     app_version: Annotated[str, Field(max_length=64)] = "unknown"
+    call_id: Id | None = None
+    """The call this booth is still in when it reconnects (the switchboard restarted or
+    the socket dropped while the media went on peer to peer): the server learns the
+    call again once the agent's console names it too (``resume_call``)."""
 
 
 class JoinQueue(_Msg):
     type: Literal["join_queue"] = "join_queue"
     service_id: Id
     language: LanguageCode = "fr"
+    resume_call_id: Id | None = None
+    """The call that broke under this citizen (agent gone, link lost): the server puts
+    them back at the head of that call's service queue, keeping their first join time,
+    if that call was this booth's, of this service and ended less than
+    ``REQUEUE_WINDOW_S`` ago for one of those reasons; otherwise an ordinary join."""
 
 
 class LeaveQueue(_Msg):
@@ -245,6 +258,14 @@ class CallStarted(_Msg):
     ice_transport_policy: IceTransportPolicy = "all"
 
 
+class CallResumed(_Msg):
+    """Server -> booth and agent: both named this call after a reconnection; the server
+    routes its hang-up and signaling again."""
+
+    type: Literal["call_resumed"] = "call_resumed"
+    call_id: Id
+
+
 class ConfigAvailable(_Msg):
     """The server has a newer signed configuration for this booth: fetch it now
     (``GET /api/v1/provisioning/bundle``) instead of waiting for the next poll."""
@@ -263,7 +284,8 @@ ServerToBooth = Annotated[
     | CallEnded
     | Error
     | Pong
-    | ConfigAvailable,
+    | ConfigAvailable
+    | CallResumed,
     Field(discriminator="type"),
 ]
 
@@ -391,12 +413,20 @@ class CallAssigned(_Msg):
     """Set: the service records its calls (the console shows a badge)."""
 
 
+class ResumeCall(_Msg):
+    """Agent -> server, after its socket came back during a call: the call it is still in."""
+
+    type: Literal["resume_call"] = "resume_call"
+    call_id: Id
+    service_id: Id
+
+
 AgentToServer = Annotated[
-    AnswerNext | Answer | Ice | Hangup | SetPresence | Ping,
+    AnswerNext | Answer | Ice | Hangup | SetPresence | Ping | ResumeCall,
     Field(discriminator="type"),
 ]
 ServerToAgent = Annotated[
-    AgentWelcome | Queues | CallAssigned | Offer | Ice | CallEnded | Error | Pong,
+    AgentWelcome | Queues | CallAssigned | Offer | Ice | CallEnded | Error | Pong | CallResumed,
     Field(discriminator="type"),
 ]
 
@@ -841,19 +871,33 @@ def parse_from_booth(
 
 def parse_to_booth(
     raw: str | bytes,
-) -> BoothWelcome | Queued | LeftQueue | CallStarted | Answer | Ice | CallEnded | Error | Pong:
+) -> (
+    BoothWelcome
+    | Queued
+    | LeftQueue
+    | CallStarted
+    | Answer
+    | Ice
+    | CallEnded
+    | Error
+    | Pong
+    | ConfigAvailable
+    | CallResumed
+):
     """Parse a message the server sent to a booth; raises :class:`WireError`."""
     return _parse("to_booth", raw)  # type: ignore[no-any-return]
 
 
-def parse_from_agent(raw: str | bytes) -> AnswerNext | Answer | Ice | Hangup | SetPresence | Ping:
+def parse_from_agent(
+    raw: str | bytes,
+) -> AnswerNext | Answer | Ice | Hangup | SetPresence | Ping | ResumeCall:
     """Parse a message an agent console sent to the server; raises :class:`WireError`."""
     return _parse("agent", raw)  # type: ignore[no-any-return]
 
 
 def parse_to_agent(
     raw: str | bytes,
-) -> AgentWelcome | Queues | CallAssigned | Offer | Ice | CallEnded | Error | Pong:
+) -> AgentWelcome | Queues | CallAssigned | Offer | Ice | CallEnded | Error | Pong | CallResumed:
     """Parse a message the server sent to an agent console; raises :class:`WireError`."""
     return _parse("to_agent", raw)  # type: ignore[no-any-return]
 

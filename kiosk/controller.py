@@ -114,6 +114,9 @@ Listener = Callable[[], None]
 FrameCallback = Callable[[Any], None]
 
 
+CLOSE_REASON_WAIT_S = 2.0
+"""After the agent closed the connection, how long the booth waits for the switchboard's
+``call_ended`` (hang-up or agent gone) before treating the agent as lost."""
 SEND_WAIT_S = 10.0
 """How long a citizen's request (joining a queue) waits for the switchboard link."""
 PREVIEW_EVERY_NTH = 2
@@ -388,7 +391,12 @@ class BoothController:
             on_state=self._on_signaling_state,
             headers=headers,
             ssl_context=self.settings.ssl_context(),
+            current_call=self._current_call_id,
         )
+
+    def _current_call_id(self) -> str | None:
+        """The call to name in ``hello`` (the switchboard may have restarted under it)."""
+        return self._call_id if self.machine.state is s.State.IN_CALL else None
 
     async def stop(self) -> None:
         """Hang up, close everything and stop the background tasks; idempotent."""
@@ -703,6 +711,8 @@ class BoothController:
             why = cast("wire.SurveyReason | None", effect.reason if known else None)
             survey = wire.Survey(call_id=effect.call_id, rating=effect.rating, reason=why)
             self._spawn(self._send_quietly(survey), "survey")
+        elif isinstance(effect, s.Requeue):
+            self._spawn(self._requeue(effect), "requeue")
         elif isinstance(effect, s.Wipe):
             self._wipe()
 
@@ -818,6 +828,8 @@ class BoothController:
         elif isinstance(msg, wire.CallEnded):
             if msg.call_id == self.data.call_id:
                 self.dispatch(s.CallEnded(msg.reason.value, by_server=True))
+        elif isinstance(msg, wire.CallResumed):
+            logger.info("call %s known to the switchboard again", msg.call_id)
         elif isinstance(msg, wire.ConfigAvailable):
             logger.info("config version %d waits on the server: fetching it", msg.version)
             self._config_kick.set()
@@ -908,6 +920,20 @@ class BoothController:
             await self._send_quietly(wire.Hangup(call_id=call_id, reason=reason))
         await self._close_call()
 
+    async def _requeue(self, effect: s.Requeue) -> None:
+        """The call broke: free it on the server, take the citizen's place back, close."""
+        if effect.notify_server and effect.call_id:
+            hangup = wire.Hangup(call_id=effect.call_id, reason=wire.CallEndReason.LINK_LOST.value)
+            await self._send_quietly(hangup)
+        # Hangup then join on one task: the server must have freed the call first.
+        join = wire.JoinQueue(
+            service_id=effect.service_id,
+            language=effect.language,
+            resume_call_id=effect.call_id or None,
+        )
+        self._spawn(self._send_or_fail(join), "rejoin-queue")
+        await self._close_call()
+
     async def _close_call(self) -> None:
         peer, media, speaker = self._peer, self._media, self._speaker
         self._peer, self._media, self._speaker, self._call_id = None, None, None, None
@@ -944,8 +970,20 @@ class BoothController:
         self.call_status = state
         if state in ("peer_lost", "failed") and self.state is s.State.IN_CALL:
             self.dispatch(s.CallEnded(state, by_server=False))
+        elif state == "peer_closed" and self.state is s.State.IN_CALL:
+            # The agent closed the connection on purpose; the switchboard says why
+            # (agent_hangup: goodbye; agent_gone: back in line) within milliseconds.
+            # Without a word by then, treat it as the agent lost.
+            self._spawn(self._await_close_reason(self._call_id), "close-reason")
+            self._changed()
         else:
             self._changed()
+
+    async def _await_close_reason(self, call_id: str | None) -> None:
+        await asyncio.sleep(CLOSE_REASON_WAIT_S)
+        if call_id is not None and self.state is s.State.IN_CALL and self._call_id == call_id:
+            logger.warning("call %s: agent closed without a word from the switchboard", call_id)
+            self.dispatch(s.CallEnded("peer_lost", by_server=False))
 
     async def _preview_loop(self, media: MediaSources) -> None:
         """Feed the small own-camera preview while the call lasts."""

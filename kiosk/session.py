@@ -34,6 +34,13 @@ tap on its rating restarts them: reading and rating take a moment)."""
 MAX_TRANSCRIPT_LINES = 200
 """Chat lines kept on screen during one call; older ones scroll away for good."""
 DEFAULT_LANGUAGE = "fr"
+REQUEUE_REASONS = frozenset({"peer_lost", "agent_gone", "link_lost"})
+"""Call ends nobody chose (the agent's browser gone, the link between booth and agent
+lost): the citizen goes back to the waiting room at the head of the queue."""
+MSG_CALL_LOST = (
+    "The connection with the agent was lost. You keep your place: you will be the next"
+    " person answered."
+)
 
 
 class State(StrEnum):
@@ -269,6 +276,17 @@ class SendSurvey(Effect):
 
 
 @dataclass(frozen=True)
+class Requeue(Effect):
+    """The call broke: close the peer (telling the server with a ``link_lost`` hangup
+    when ``notify_server``) and join ``service_id`` again at the head of its queue."""
+
+    call_id: str
+    service_id: str
+    language: str
+    notify_server: bool
+
+
+@dataclass(frozen=True)
 class Wipe(Effect):
     """Forget everything of the citizen (transcript, service, caches)."""
 
@@ -351,6 +369,25 @@ class SessionMachine:
         self._go(State.GOODBYE, now)
         return [EndCall(call_id=call_id, notify_server=notify_server), Wipe()]
 
+    def _requeue(self, now: float, notify_server: bool) -> list[Effect]:
+        d = self.data
+        assert d.service_id is not None  # noqa: S101 - checked by the caller
+        # The transcript and agent go; the service stays, with a plain word of why.
+        self.data = replace(
+            self._fresh(d.language),
+            service_id=d.service_id,
+            service_name=d.service_name,
+            notice=MSG_CALL_LOST,
+        )
+        self._go(State.WAITING, now)
+        requeue = Requeue(
+            call_id=d.call_id or "",
+            service_id=d.service_id,
+            language=d.language,
+            notify_server=notify_server,
+        )
+        return [requeue, Wipe()]
+
     # -- the machine -------------------------------------------------------
 
     def handle(self, event: Event, now: float) -> list[Effect]:
@@ -369,13 +406,13 @@ class SessionMachine:
         if isinstance(event, ServerDown):
             if s is State.OUT_OF_SERVICE:
                 return []
-            effects: list[Effect] = []
-            if s is State.IN_CALL and d.call_id:
-                # The server is gone: it ends the call itself (booth_gone); just close.
-                effects.append(EndCall(call_id=d.call_id, notify_server=False))
+            if s is State.IN_CALL:
+                # The media is peer to peer: the call goes on without the switchboard,
+                # and the booth names it in its next hello (wire.BoothHello.call_id).
+                return []
             self.data = self._fresh()
             self._go(State.OUT_OF_SERVICE, now)
-            return [*effects, Wipe()]
+            return [Wipe()]
         if isinstance(event, ServerUp):
             if s is State.OUT_OF_SERVICE:
                 return self._reset_to_welcome(now)
@@ -452,6 +489,8 @@ class SessionMachine:
             elif isinstance(event, HangupTapped):
                 return self._end_call(now, "booth_hangup", notify_server=True)
             elif isinstance(event, CallEnded):
+                if event.reason in REQUEUE_REASONS and d.service_id:
+                    return self._requeue(now, notify_server=not event.by_server)
                 return self._end_call(now, event.reason, notify_server=not event.by_server)
             return []
 

@@ -37,7 +37,14 @@ from switchboard.audit import AuditWriter
 from switchboard.auth import SESSION_COOKIE, Session, SessionStore
 from switchboard.catalogue import load_catalogue
 from switchboard.db import Database
-from switchboard.hub import CLOSE_UNAUTHORIZED, CallCheck, CallEvent, Hub, message_type
+from switchboard.hub import (
+    AGENT_GRACE_S,
+    CLOSE_UNAUTHORIZED,
+    CallCheck,
+    CallEvent,
+    Hub,
+    message_type,
+)
 from switchboard.oidc_client import OidcClient
 from switchboard.settings import OidcSettings, ServerSettings, SettingsError
 from switchboard.stats_store import StatsRecorder, site_lookup
@@ -200,7 +207,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     oidc = _oidc_client(settings)  # the same for the OpenID Connect client secret
     catalogue = load_catalogue(settings.catalogue)
     db = Database(settings.resolved_database_url)
-    sessions = SessionStore(settings.session_ttl_s, idle_s=settings.session_idle_s)
+    sessions = SessionStore(settings.session_ttl_s, idle_s=settings.session_idle_s, db=db)
     audit_writer = AuditWriter(db)
     webhooks = WebhookSender(db, webhook_targets, retention_days=settings.events_retention_days)
     stats_recorder = StatsRecorder(db, ZoneInfo(settings.stats_timezone), site_lookup(db))
@@ -515,7 +522,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
             await _close(ws, CLOSE_UNAUTHORIZED, _unauthorized("unknown or revoked booth token"))
             return
         outbox = SocketOutbox()
-        link = hub.booth_connected(booth.booth_id, booth.name, outbox)
+        link = hub.booth_connected(booth.booth_id, booth.name, outbox, hello.call_id)
         if signed is not None:
             enrolled[booth.booth_id] = outbox
         try:
@@ -563,7 +570,11 @@ def create_app(settings: ServerSettings) -> FastAPI:
             await _serve(ws, outbox, on_message)
         finally:
             watcher.cancel()
-            hub.agent_disconnected(link)
+            held = hub.agent_disconnected(link)
+            if held is not None:
+                asyncio.get_running_loop().call_later(
+                    AGENT_GRACE_S, hub.agent_grace_over, link, held
+                )
 
     # Enrolment, signed booth requests and config bundles (docs/provisioning.md).
     signing_key = provisioning_server.install(

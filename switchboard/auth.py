@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from guichet.wire import AgentInfo, ConsoleRole
-from switchboard.db import Agent, BoothCredential, Database, StaffAccount
+from switchboard.db import Agent, AgentSession, BoothCredential, Database, StaffAccount
 
 SESSION_COOKIE = "guichet_session"
 STAFF_COOKIE = "guichet_admin"
@@ -304,21 +304,28 @@ class Session:
 
 
 class SessionStore:
-    """Sessions kept in memory, keyed by the token's hash.
+    """Sessions keyed by the token's hash.
 
     A session ends ``ttl_s`` after it was opened whatever happens (absolute lifetime),
-    or ``idle_s`` after the last :meth:`get` or :meth:`touch` (idle lifetime)."""
+    or ``idle_s`` after the last :meth:`get` or :meth:`touch` (idle lifetime).
+
+    With ``db`` (agents' sessions) they are also written to the ``agent_session``
+    table, so a restarted switchboard (same database) still knows them and the
+    agents' consoles reconnect by themselves in the middle of a call; times are then
+    wall-clock. Without ``db`` (staff sessions, tests) they live in memory only."""
 
     def __init__(
         self,
         ttl_s: float,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
         *,
         idle_s: float | None = None,
+        db: Database | None = None,
     ) -> None:
         self._ttl = ttl_s
         self._idle = idle_s if idle_s is not None else ttl_s
         self._clock = clock
+        self._db = db
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()  # login runs in FastAPI's thread pool
 
@@ -332,10 +339,23 @@ class SessionStore:
     ) -> str:
         """Open a session; returns the token for the cookie."""
         token = new_token()
-        now = self._clock()
+        key, now = token_hash(token), self._clock()
         with self._lock:
             self._purge()
-            self._sessions[token_hash(token)] = Session(username, now, now, identity, oidc, staff)
+            self._sessions[key] = Session(username, now, now, identity, oidc, staff)
+        if self._db is not None and staff is None:
+            with self._db.session() as session, session.begin():
+                session.execute(delete(AgentSession).where(AgentSession.expires_at <= now))
+                session.add(
+                    AgentSession(
+                        token_hash=key,
+                        username=username,
+                        created_at=now,
+                        expires_at=now + self._ttl,
+                        identity=identity.model_dump_json() if identity is not None else None,
+                        oidc=oidc,
+                    )
+                )
         return token
 
     def get(self, token: str | None, *, touch: bool = True) -> Session | None:
@@ -345,15 +365,32 @@ class SessionStore:
         key = token_hash(token)
         with self._lock:
             entry = self._sessions.get(key)
-            if entry is None:
-                return None
-            now = self._clock()
-            if self._expired(entry, now):
-                del self._sessions[key]
-                return None
-            if touch:
-                entry.last_seen = now
-            return entry
+        if entry is None:
+            entry = self._load(key)
+        if entry is None:
+            return None
+        now = self._clock()
+        if self._expired(entry, now):
+            self.drop(token)
+            return None
+        if touch:
+            entry.last_seen = now
+        return entry
+
+    def _load(self, key: str) -> Session | None:
+        """A session another run of the server opened (restart), from the database."""
+        if self._db is None:
+            return None
+        with self._db.session() as session:
+            row = session.get(AgentSession, key)
+        if row is None:
+            return None
+        identity = AgentInfo.model_validate_json(row.identity) if row.identity else None
+        # The idle clock restarts with the server: activity before it is not known.
+        entry = Session(row.username, row.created_at, self._clock(), identity, row.oidc)
+        with self._lock:
+            self._sessions[key] = entry
+        return entry
 
     def username(self, token: str | None) -> str | None:
         """The session's user, or None if unknown or expired (counts as activity)."""
@@ -365,9 +402,14 @@ class SessionStore:
         return self.get(token) is not None
 
     def drop(self, token: str | None) -> None:
-        if token:
-            with self._lock:
-                self._sessions.pop(token_hash(token), None)
+        if not token:
+            return
+        key = token_hash(token)
+        with self._lock:
+            self._sessions.pop(key, None)
+        if self._db is not None:
+            with self._db.session() as session, session.begin():
+                session.execute(delete(AgentSession).where(AgentSession.token_hash == key))
 
     def _expired(self, entry: Session, now: float) -> bool:
         return now >= entry.created + self._ttl or now >= entry.last_seen + self._idle

@@ -1,4 +1,5 @@
-"""SQLAlchemy models (accounts, booth credentials, webhook deliveries) and the database handle."""
+"""SQLAlchemy models (accounts, agent sessions, booth credentials, webhooks, statistics)
+and the database handle."""
 
 from __future__ import annotations
 
@@ -155,6 +156,22 @@ class StatsDaily(Base):
     reason_technical: Mapped[int] = mapped_column(Integer, default=0)
     reason_unclear: Mapped[int] = mapped_column(Integer, default=0)
     reason_other: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AgentSession(Base):
+    """A signed-in agent console, stored only as its token's SHA-256: a restarted
+    switchboard still knows it, so consoles reconnect by themselves."""
+
+    __tablename__ = "agent_session"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[float] = mapped_column(Float, default=0.0)
+    expires_at: Mapped[float] = mapped_column(Float)
+    """Unix time (wall clock: it must mean the same after a restart)."""
+    identity: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """For a sign-in through OpenID Connect: the roles and services the provider gave
+    (JSON of ``AgentInfo``); ``None`` for a local account."""
+    oidc: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Database:

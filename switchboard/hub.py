@@ -32,6 +32,17 @@ CLOSE_REPLACED = 4409
 RECENT_CALL_S = 600.0
 """How long after a call ends its agent may still report device work of it (a report
 sent as the call ended, a console that was reconnecting)."""
+AGENT_GRACE_S = 3.0
+"""How long a call outlives its agent's socket: a console whose socket blipped comes
+back with ``resume_call`` and keeps its call (the media never stopped); after that the
+call ends with ``agent_gone``. Short enough for the booth to know within 5 s."""
+REQUEUE_WINDOW_S = 120.0
+"""How long after a call broke (agent gone, link lost, booth gone) its booth may put
+its citizen back at the head of the queue (``join_queue.resume_call_id``)."""
+REQUEUE_REASONS = frozenset(
+    {CallEndReason.AGENT_GONE, CallEndReason.LINK_LOST, CallEndReason.BOOTH_GONE}
+)
+"""Call ends that were nobody's choice: the citizen keeps their place."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +51,8 @@ class CallEvent:
 
     agent: str
     action: str
-    """``call.answered``, ``call.ended`` or ``device.<kind>`` (the booth's report)."""
+    """``call.answered``, ``call.resumed`` (re-learnt after a restart), ``call.ended``
+    or ``device.<kind>`` (the booth's report)."""
     call_id: str
     details: dict[str, object]
 
@@ -94,13 +106,32 @@ class Call:
     service_id: str
     ticket_id: str
     started_at: float
+    language: str = "fr"
+    joined_at: float = 0.0
+    """When the citizen first joined the queue (kept if they are put back at the head)."""
+
+
+@dataclass(frozen=True)
+class BrokenCall:
+    """A call that ended through nobody's choice: its citizen may take their place back."""
+
+    booth_id: str
+    service_id: str
+    language: str
+    joined_at: float
+    ended_at: float
+
+
+_HANGUP_REASONS = {
+    CallEndReason.RELAY_FAILED.value: CallEndReason.RELAY_FAILED,
+    CallEndReason.LINK_LOST.value: CallEndReason.LINK_LOST,
+    CallEndReason.AGENT_GONE.value: CallEndReason.AGENT_GONE,
+}
 
 
 def _hangup_reason(reason: str, default: CallEndReason) -> CallEndReason:
     """A peer's ``hangup.reason`` as the ``call_ended`` reason the other side gets."""
-    if reason == CallEndReason.RELAY_FAILED.value:
-        return CallEndReason.RELAY_FAILED
-    return default
+    return _HANGUP_REASONS.get(reason, default)
 
 
 def message_type(raw: str | bytes) -> str | None:
@@ -145,6 +176,12 @@ class Hub:
         """Calls ended recently and not rated yet: booth id, service id, agent."""
         self.ended_calls: dict[str, tuple[str, float, str]] = {}
         """Calls ended less than :data:`RECENT_CALL_S` ago: agent username, end time, booth."""
+        self.booth_claims: dict[str, BoothLink] = {}
+        """Calls booths said (in ``hello``) they are still in, not yet named by an agent."""
+        self.agent_claims: dict[str, tuple[AgentLink, str]] = {}
+        """Calls consoles said (``resume_call``) they are still in, with the service."""
+        self.broken_calls: dict[str, BrokenCall] = {}
+        """Calls that broke less than :data:`REQUEUE_WINDOW_S` ago, by call id."""
 
     # ------------------------------------------------------------------ queries
 
@@ -229,8 +266,12 @@ class Hub:
 
     # ------------------------------------------------------------------ booths
 
-    def booth_connected(self, booth_id: str, name: str, outbox: Outbox) -> BoothLink:
-        """Register an authenticated booth (replacing an older connection) and welcome it."""
+    def booth_connected(
+        self, booth_id: str, name: str, outbox: Outbox, call_id: str | None = None
+    ) -> BoothLink:
+        """Register an authenticated booth (replacing an older connection) and welcome it.
+
+        ``call_id``: the call the booth says it is still in (``hello.call_id``)."""
         old = self.booths.get(booth_id)
         if old is not None:
             log.warning("booth %s connected again: replacing its previous connection", booth_id)
@@ -243,6 +284,9 @@ class Hub:
         self.booths[booth_id] = link
         outbox.send(wire.BoothWelcome(booth_id=booth_id, booth_name=name))
         log.info("booth %s (%s) connected", booth_id, name)
+        if call_id is not None and call_id not in self.calls:
+            self.booth_claims[call_id] = link
+            self._try_resume(call_id)
         return link
 
     def send_to_booth(self, booth_id: str, message: BaseModel) -> bool:
@@ -263,6 +307,8 @@ class Hub:
 
     def _forget_booth(self, link: BoothLink) -> None:
         del self.booths[link.booth_id]
+        for call_id in [c for c, b in self.booth_claims.items() if b is link]:
+            del self.booth_claims[call_id]
         ticket = self.queues.leave(link.booth_id)
         if ticket is not None:
             log.info("booth %s left queue %s (gone)", link.booth_id, ticket.service_id)
@@ -286,8 +332,10 @@ class Hub:
         match msg:
             case wire.Ping():
                 link.outbox.send(wire.Pong(server_time=self.clock()))
-            case wire.JoinQueue(service_id=service_id, language=language):
-                self._join(link, service_id, language)
+            case wire.JoinQueue(
+                service_id=service_id, language=language, resume_call_id=resume_call_id
+            ):
+                self._join(link, service_id, language, resume_call_id)
             case wire.LeaveQueue():
                 ticket = self.queues.leave(link.booth_id)
                 if ticket is None:
@@ -356,7 +404,9 @@ class Hub:
             details["size"] = work.size
         self._emit(CallEvent(agent, f"device.{work.kind.value}", work.call_id, details))
 
-    def _join(self, link: BoothLink, service_id: str, language: str) -> None:
+    def _join(
+        self, link: BoothLink, service_id: str, language: str, resume_call_id: str | None = None
+    ) -> None:
         if link.call_id is not None:
             raise WireError(ErrorCode.BUSY, "this booth is in a call")
         service = self.catalogue.get(service_id)
@@ -364,13 +414,51 @@ class Hub:
             raise WireError(ErrorCode.UNKNOWN_SERVICE, f"no service {service_id!r}")
         if not service.is_open(self.now()):
             raise WireError(ErrorCode.SERVICE_CLOSED, f"{service.name_in('en')} is closed now")
+        broken = self._broken_call(resume_call_id, link.booth_id, service_id)
         try:
-            ticket = self.queues.join(service_id, link.booth_id, language, self.clock())
+            if broken is not None:
+                ticket = self.queues.rejoin_at_head(
+                    service_id, link.booth_id, language, broken.joined_at
+                )
+            else:
+                ticket = self.queues.join(service_id, link.booth_id, language, self.clock())
         except QueueError as exc:
             raise WireError(ErrorCode(exc.code), exc.reason) from exc
         link.last_queued = None
-        log.info("booth %s joined queue %s (%s)", link.booth_id, service_id, ticket.ticket_id)
-        self._queue_event("joined", service_id, link.booth_id)
+        if broken is not None:
+            assert resume_call_id is not None  # noqa: S101 - broken comes from it
+            del self.broken_calls[resume_call_id]
+            log.info(
+                "booth %s back at the head of queue %s after call %s broke (%s)",
+                link.booth_id,
+                service_id,
+                resume_call_id,
+                ticket.ticket_id,
+            )
+        else:
+            log.info("booth %s joined queue %s (%s)", link.booth_id, service_id, ticket.ticket_id)
+            self._queue_event("joined", service_id, link.booth_id)
+
+    def _broken_call(
+        self, call_id: str | None, booth_id: str, service_id: str
+    ) -> BrokenCall | None:
+        """The broken call a booth names to take its place back, if the claim holds."""
+        if call_id is None:
+            return None
+        horizon = self.clock() - REQUEUE_WINDOW_S
+        for old in [c for c, b in self.broken_calls.items() if b.ended_at < horizon]:
+            del self.broken_calls[old]
+        broken = self.broken_calls.get(call_id)
+        if broken is None or broken.booth_id != booth_id or broken.service_id != service_id:
+            log.warning(
+                "booth %s asked to resume call %s: not a recent broken call of its own"
+                " in %s; it joins at the end",
+                booth_id,
+                call_id,
+                service_id,
+            )
+            return None
+        return broken
 
     # ------------------------------------------------------------------ agents
 
@@ -383,15 +471,34 @@ class Hub:
         self.publish()
         return link
 
-    def agent_disconnected(self, link: AgentLink) -> None:
-        """The console closed: its call (if any) ends with ``agent_gone``."""
+    def agent_disconnected(self, link: AgentLink) -> str | None:
+        """The console's socket closed. Its call (if any) is held: returns its id, and
+        the caller calls :meth:`agent_grace_over` :data:`AGENT_GRACE_S` later."""
         if link not in self.agents:
-            return
+            return None
         self.agents.remove(link)
-        if link.call_id is not None:
-            self._end_call(self.calls[link.call_id], CallEndReason.AGENT_GONE)
-        log.info("agent %s disconnected", link.agent.username)
+        for call_id in [c for c, (a, _) in self.agent_claims.items() if a is link]:
+            del self.agent_claims[call_id]
+        held = link.call_id
+        if held is not None:
+            log.info(
+                "agent %s disconnected during call %s: held %.0f s for a reconnection",
+                link.agent.username,
+                held,
+                AGENT_GRACE_S,
+            )
+        else:
+            log.info("agent %s disconnected", link.agent.username)
         self.publish()
+        return held
+
+    def agent_grace_over(self, link: AgentLink, call_id: str) -> None:
+        """The grace after an agent's socket closed is over: the call ends with
+        ``agent_gone`` unless the console came back and resumed it."""
+        call = self.calls.get(call_id)
+        if call is not None and call.agent is link:
+            self._end_call(call, CallEndReason.AGENT_GONE)
+            self.publish()
 
     def agent_message(self, link: AgentLink, raw: str | bytes) -> None:
         """Handle one raw message from an agent console."""
@@ -417,6 +524,8 @@ class Hub:
                 self._end_call(
                     self._call_of(call_id, link), _hangup_reason(reason, CallEndReason.AGENT_HANGUP)
                 )
+            case wire.ResumeCall(call_id=call_id, service_id=service_id):
+                self._claim_call(link, call_id, service_id)
             case wire.SetPresence(status=status):
                 if link.call_id is not None:
                     link.presence_after_call = AgentPresence(status)
@@ -425,6 +534,80 @@ class Hub:
                 log.info("agent %s is %s", link.agent.username, status)
             case _:  # pragma: no cover - the parser only yields the types above
                 raise WireError(ErrorCode.UNKNOWN_TYPE, "unexpected message")
+
+    def _claim_call(self, link: AgentLink, call_id: str, service_id: str) -> None:
+        if service_id not in link.agent.services or self.catalogue.get(service_id) is None:
+            raise WireError(
+                ErrorCode.SERVICE_FORBIDDEN, f"you may not answer service {service_id!r}"
+            )
+        call = self.calls.get(call_id)
+        if (
+            call is not None
+            and call.agent not in self.agents
+            and call.agent.agent.username == link.agent.username
+        ):
+            # The console's socket blipped within the grace: same call, new socket.
+            old = call.agent
+            call.agent = link
+            link.call_id = call_id
+            link.presence_after_call = old.presence_after_call
+            link.presence = AgentPresence.IN_CALL
+            old.call_id = None
+            link.outbox.send(wire.CallResumed(call_id=call_id))
+            log.info("call %s: agent %s back on a new socket", call_id, link.agent.username)
+            return
+        if call is not None or self._busy(link.agent.username):
+            raise WireError(ErrorCode.BUSY, "you are already in a call")
+        self.agent_claims[call_id] = (link, service_id)
+        self._try_resume(call_id)
+
+    def _busy(self, username: str) -> bool:
+        return any(c.agent.agent.username == username for c in self.calls.values())
+
+    def _try_resume(self, call_id: str) -> None:
+        """Both ends named the same call after reconnecting: route it again."""
+        booth = self.booth_claims.get(call_id)
+        claim = self.agent_claims.get(call_id)
+        if booth is None or claim is None:
+            return
+        del self.booth_claims[call_id], self.agent_claims[call_id]
+        agent, service_id = claim
+        if booth.call_id is not None or self._busy(agent.agent.username):
+            log.warning("call %s cannot be resumed: a side is in another call", call_id)
+            return
+        ticket = self.queues.leave(booth.booth_id)
+        now = self.clock()
+        call = Call(
+            call_id=call_id,
+            booth=booth,
+            agent=agent,
+            service_id=service_id,
+            ticket_id="resumed",
+            started_at=now,
+            language=ticket.language if ticket is not None else "fr",
+            joined_at=ticket.joined_at if ticket is not None else now,
+        )
+        self.calls[call_id] = call
+        booth.call_id = agent.call_id = call_id
+        booth.last_queued = None
+        agent.presence_after_call = agent.presence
+        agent.presence = AgentPresence.IN_CALL
+        booth.outbox.send(wire.CallResumed(call_id=call_id))
+        agent.outbox.send(wire.CallResumed(call_id=call_id))
+        self._emit(
+            CallEvent(
+                agent.agent.username,
+                "call.resumed",
+                call_id,
+                {"service": service_id, "booth": booth.booth_id},
+            )
+        )
+        log.info(
+            "call %s resumed: agent %s and booth %s named it after reconnecting",
+            call_id,
+            agent.agent.username,
+            booth.booth_id,
+        )
 
     def _answer_next(self, link: AgentLink, service_id: str | None) -> None:
         username = link.agent.username
@@ -453,6 +636,8 @@ class Hub:
             service_id=ticket.service_id,
             ticket_id=ticket.ticket_id,
             started_at=self.clock(),
+            language=ticket.language,
+            joined_at=ticket.joined_at,
         )
         self.calls[call.call_id] = call
         booth.call_id = call.call_id
@@ -523,9 +708,9 @@ class Hub:
         ended = wire.CallEnded(call_id=call.call_id, reason=reason)
         if reason in (CallEndReason.BOOTH_HANGUP, CallEndReason.BOOTH_GONE):
             call.agent.outbox.send(ended)
-        elif reason is CallEndReason.RELAY_FAILED:
-            # Either side may have failed to reach the relay; both hear why (the one
-            # that said so has already closed its call and ignores it).
+        elif reason in (CallEndReason.RELAY_FAILED, CallEndReason.LINK_LOST):
+            # Either side may have failed to reach the relay or lost the other; both
+            # hear why (the one that said so has already closed its call and ignores it).
             call.agent.outbox.send(ended)
             call.booth.outbox.send(ended)
         else:
@@ -541,6 +726,10 @@ class Hub:
             call.service_id,
             call.agent.agent.username,
         )
+        if reason in REQUEUE_REASONS:
+            self.broken_calls[call.call_id] = BrokenCall(
+                call.booth.booth_id, call.service_id, call.language, call.joined_at, self.clock()
+            )
         self._emit(
             CallEvent(
                 call.agent.agent.username,

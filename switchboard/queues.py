@@ -63,6 +63,21 @@ class QueueBook:
         self._by_booth[booth_id] = ticket
         return ticket
 
+    def rejoin_at_head(
+        self, service_id: str, booth_id: str, language: str, joined_at: float
+    ) -> Ticket:
+        """Put back a citizen whose call broke: first in the service's queue, with the
+        join time of their first ticket (so they also come first across services)."""
+        if service_id not in self._queues:
+            raise QueueError("unknown_service", f"no service {service_id!r}")
+        if booth_id in self._by_booth:
+            raise QueueError("already_queued", f"booth {booth_id!r} is already in a queue")
+        seq = next(self._counter)
+        ticket = Ticket(f"t-{seq}", service_id, booth_id, language, joined_at, seq)
+        self._queues[service_id].insert(0, ticket)
+        self._by_booth[booth_id] = ticket
+        return ticket
+
     def leave(self, booth_id: str) -> Ticket | None:
         """Remove a booth's ticket, if it has one; returns it."""
         ticket = self._by_booth.pop(booth_id, None)

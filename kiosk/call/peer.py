@@ -53,14 +53,21 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_INTERVAL_S = 1.0
-PEER_TIMEOUT_S = 5.0
-"""A peer silent this long on the data channel is gone (long before ICE consent's 30 s)."""
+PEER_TIMEOUT_S = 4.0
+"""A peer silent this long on the data channel is gone (long before ICE consent's 30 s).
+4 s, not 5: with the 1 s heartbeat the booth then knows within 5 s of the agent's last
+word, as docs/operations.md promises; SCTP retransmits a heartbeat lost to 5 % packet
+loss well inside that."""
 
 LOOP_STALL_TOLERANCE_S = 0.25
 """A watchdog waking up later than this blames the booth's own loop, not the agent."""
 
-PeerState = Literal["connecting", "connected", "peer_lost", "failed", "relay_failed", "closed"]
-_TERMINAL: frozenset[str] = frozenset({"peer_lost", "failed", "relay_failed", "closed"})
+PeerState = Literal[
+    "connecting", "connected", "peer_closed", "peer_lost", "failed", "relay_failed", "closed"
+]
+_TERMINAL: frozenset[str] = frozenset(
+    {"peer_closed", "peer_lost", "failed", "relay_failed", "closed"}
+)
 
 
 class PeerError(RuntimeError):
@@ -128,8 +135,9 @@ class BoothPeer:
     - ``on_remote_video_frame(frame)``: each decoded agent video frame;
     - ``on_chat(id, text)``: a chat line from the agent;
     - ``on_state(state)``: ``"connecting"`` (offer being made), ``"connected"``
-      (ICE + DTLS up), then one of ``"peer_lost"`` (agent silent for
-      ``peer_timeout_s``, or it closed its side), ``"failed"`` (ICE/DTLS failure),
+      (ICE + DTLS up), then one of ``"peer_closed"`` (the agent closed its side on
+      purpose: the reason follows by signaling), ``"peer_lost"`` (agent silent for
+      ``peer_timeout_s``), ``"failed"`` (ICE/DTLS failure),
       ``"relay_failed"`` (relay-only and the TURN server gave no relay candidate)
       and finally ``"closed"`` (after :meth:`close`).  Each state is reported once.
 
@@ -347,8 +355,9 @@ class BoothPeer:
         elif state == "failed":
             self._set_state("failed")
         elif state == "closed" and not self._closing:
-            # The agent closed its side (DTLS close_notify): it is gone.
-            self._set_state("peer_lost")
+            # The agent closed its side (DTLS close_notify) on purpose: a hang-up or a
+            # page going away, whose reason comes by signaling.
+            self._set_state("peer_closed")
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         logger.info("remote %s track", track.kind)
@@ -399,7 +408,7 @@ class BoothPeer:
     def _on_channel_close(self) -> None:
         if not self._closing:
             logger.info("data channel closed by the agent")
-            self._set_state("peer_lost")
+            self._set_state("peer_closed")
 
     def _on_channel_message(self, raw: str | bytes) -> None:
         try:

@@ -59,6 +59,7 @@ ServerMessage = (
     | wire.Error
     | wire.Pong
     | wire.ConfigAvailable
+    | wire.CallResumed
 )
 MessageCallback = Callable[[ServerMessage], Awaitable[None] | None]
 StateCallback = Callable[[SignalingState, str], None]
@@ -103,12 +104,15 @@ class SignalingClient:
         on_state: StateCallback | None = None,
         headers: HeadersFactory | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        current_call: Callable[[], str | None] | None = None,
     ) -> None:
         self.ws_url = ws_url
         self._ssl = ssl_context
         """For ``wss://``: trusts only the booth's CA (:func:`guichet.tls.client_ssl_context`)."""
         self._headers = headers
         self._hello = wire.BoothHello(token=token, app_version=app_version)
+        self._current_call = current_call
+        """The call the booth is in now, named in each ``hello`` (see ``wire.BoothHello``)."""
         self.reconnect_min_s = reconnect_min_s
         self.reconnect_max_s = reconnect_max_s
         self.welcome_timeout_s = welcome_timeout_s
@@ -246,7 +250,9 @@ class SignalingClient:
         ) as ws:
             self._ws = ws
             try:
-                await ws.send(wire.dump(self._hello))
+                call_id = self._current_call() if self._current_call is not None else None
+                hello = self._hello.model_copy(update={"call_id": call_id})
+                await ws.send(wire.dump(hello))
                 async with asyncio.timeout(self.welcome_timeout_s):
                     while not self._welcomed:
                         await self._handle(await ws.recv())

@@ -41,7 +41,6 @@ const END_TEXT = {
   agent_hangup: 'Appel terminé.',
   agent_gone: 'Appel terminé.',
   link_lost: "Liaison perdue avec la borne : l'appel a été interrompu.",
-  signaling_lost: "Connexion perdue avec le serveur : l'appel a été interrompu.",
   setup_failed: "La communication n'a pas pu être établie avec la borne.",
   relay_failed: "Connexion impossible au relais vidéo : l'appel n'a pas pu être établi. Prévenez le support (serveur TURN).",
 };
@@ -115,6 +114,8 @@ const model = {
   /** @type {object|null} call_assigned message of the current call */
   callInfo: null,
   callConnectedAt: 0,
+  /** The server re-learnt the current call after a reconnection (`call_resumed`). */
+  callResumed: false,
   micMuted: false,
   cameraOff: false,
   answerPending: false,
@@ -259,6 +260,9 @@ function renderConnection() {
   $.root.dataset.conn = c;
   $.connText.textContent = c === 'online' ? 'Connecté' : c === 'reconnecting' ? 'Reconnexion…' : 'Connexion…';
   setVisible($.connBanner, model.state !== 'signed_out' && c === 'reconnecting');
+  $.connBannerText.textContent = model.call
+    ? "Connexion au serveur perdue : l'appel continue (image et son passent en direct). Reconnexion en cours…"
+    : 'Connexion perdue. Reconnexion en cours…';
 }
 
 function renderCall() {
@@ -607,6 +611,9 @@ function onMessage(msg) {
     case 'call_ended':
       if (model.call && msg.call_id === model.call.callId) endCall(msg.reason);
       break;
+    case 'call_resumed':
+      if (model.call && msg.call_id === model.call.callId) model.callResumed = true;
+      break;
     case 'error':
       onServerError(msg);
       break;
@@ -632,11 +639,15 @@ signaling.addEventListener('status', (e) => {
   const { status } = e.detail;
   const before = model.connection;
   model.connection = status === 'open' ? 'online' : status === 'closed' ? 'offline' : status;
-  if (status === 'reconnecting' && model.call) {
-    // The server ends the call when our socket drops; follow it rather than keep a ghost call.
-    endCall('signaling_lost');
+  // The media is peer to peer: a call outlives the server's socket (a restart, a
+  // blip). Once back, the console names its call so the server routes it again.
+  if (status === 'reconnecting' && model.call) model.callResumed = false;
+  if (status === 'open' && before === 'reconnecting' && model.call && model.callInfo) {
+    signaling.send({ type: 'resume_call', call_id: model.call.callId, service_id: model.callInfo.service_id });
   }
-  if (status === 'reconnecting' && before === 'online') announce('Connexion perdue. Reconnexion en cours…');
+  if (status === 'reconnecting' && before === 'online') {
+    announce(model.call ? "Connexion au serveur perdue : l'appel continue. Reconnexion en cours…" : 'Connexion perdue. Reconnexion en cours…');
+  }
   if (status === 'open' && before === 'reconnecting') announce('Connexion rétablie.');
   if (status !== 'open') setAnswerPending(false);
   render();
@@ -684,9 +695,11 @@ $.enableAudio.addEventListener('click', () => {
 });
 $.remoteVideo.addEventListener('playing', () => setVisible($.stageMsg, false));
 window.addEventListener('pagehide', () => {
-  // Closing the peer connection lets the booth notice within milliseconds.
+  // Closing the peer connection lets the booth notice within milliseconds. The page
+  // going away is not the agent's choice to end the call: "agent_gone" puts the
+  // citizen back at the head of the queue.
   if (model.call) {
-    signaling.send({ type: 'hangup', call_id: model.call.callId, reason: 'hangup' });
+    signaling.send({ type: 'hangup', call_id: model.call.callId, reason: 'agent_gone' });
     model.call.close();
   }
 });
@@ -698,6 +711,8 @@ window.addEventListener('pagehide', () => {
 const hook = Object.freeze({
   /** @returns {string} 'loading'|'signed_out'|'idle'|'connecting_call'|'in_call' */
   get state() { return model.state; },
+  /** @returns {boolean} the server re-learnt the current call after our socket came back */
+  get callResumed() { return !!model.call && model.callResumed; },
   /** @returns {string|null} id of the current call */
   get callId() { return model.call ? model.call.callId : null; },
   /** @returns {string} 'offline'|'connecting'|'online'|'reconnecting' */

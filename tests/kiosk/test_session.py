@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kiosk.session import (
+    MSG_CALL_LOST,
     BackTapped,
     CallEnded,
     CallStarted,
@@ -26,6 +27,7 @@ from kiosk.session import (
     RatingChosen,
     ReasonChosen,
     RefuseCall,
+    Requeue,
     SendSurvey,
     ServerDown,
     ServerUp,
@@ -97,10 +99,33 @@ def test_agent_hangup_goes_to_goodbye_without_sending_hangup() -> None:
     assert m.data.end_reason == "agent_hangup"
 
 
-def test_peer_lost_ends_call_and_tells_the_server() -> None:
+def test_peer_lost_puts_the_citizen_back_in_line_and_tells_the_server() -> None:
     m = in_call(machine())
+    m.handle(ChatReceived("m1", "Bonjour"), 2.5)
     effects = m.handle(CallEnded("peer_lost", by_server=False), 3)
+    assert effects == [Requeue("call-1", "caf", "en", notify_server=True), Wipe()]
+    assert m.state is State.WAITING
+    assert m.data.notice == MSG_CALL_LOST
+    assert (m.data.service_id, m.data.service_name, m.data.language) == ("caf", "CAF", "en")
+    assert m.data.transcript == () and m.data.agent_name is None and m.data.call_id is None
+    assert m.data.position is None, "the server's queued says where we are now"
+    m.handle(QueuedUpdate("caf", 1, 0), 4)
+    assert m.data.position == 1
+
+
+def test_agent_gone_from_the_server_requeues_without_a_hangup() -> None:
+    for reason in ("agent_gone", "link_lost"):
+        m = in_call(machine())
+        effects = m.handle(CallEnded(reason), 3)
+        assert effects == [Requeue("call-1", "caf", "en", notify_server=False), Wipe()]
+        assert m.state is State.WAITING
+
+
+def test_failed_call_setup_still_ends_at_goodbye() -> None:
+    m = in_call(machine())
+    effects = m.handle(CallEnded("failed", by_server=False), 3)
     assert effects == [EndCall("call-1", notify_server=True), Wipe()]
+    assert m.state is State.GOODBYE
 
 
 def test_goodbye_returns_to_welcome_after_goodbye_timer() -> None:
@@ -239,10 +264,13 @@ def test_call_for_nobody_is_refused() -> None:
     assert m.state is State.WELCOME
 
 
-def test_server_down_during_call_closes_peer_and_wipes() -> None:
+def test_server_down_during_call_keeps_the_peer_to_peer_call_then_goes_out_of_service() -> None:
     m = in_call(machine())
-    effects = m.handle(ServerDown(), 3)
-    assert effects == [EndCall("call-1", notify_server=False), Wipe()]
+    assert m.handle(ServerDown(), 3) == []
+    assert m.state is State.IN_CALL and m.data.call_id == "call-1"
+    m.handle(HangupTapped(), 3.5)
+    effects = m.handle(ServerDown(), 3.6)
+    assert effects == [Wipe()]
     assert m.state is State.OUT_OF_SERVICE
     assert m.data == SessionData()
     assert m.handle(ServerDown(), 4) == []

@@ -8,7 +8,15 @@ from pydantic import BaseModel
 
 from guichet.wire import AgentInfo
 from switchboard.catalogue import parse_catalogue
-from switchboard.hub import RECENT_CALL_S, CallCheck, CallEvent, Hub
+from switchboard.hub import (
+    RECENT_CALL_S,
+    REQUEUE_WINDOW_S,
+    AgentLink,
+    BoothLink,
+    CallCheck,
+    CallEvent,
+    Hub,
+)
 
 CATALOGUE = parse_catalogue(
     """
@@ -239,3 +247,111 @@ icon = "family"
         hub.agent_message(agent, msg("hangup", call_id=assigned["call_id"]))
         expected = {"retention_days": 30} if service == "justice" else None
         assert assigned["recording"] == expected
+
+
+def _broken_call_setup(
+    now: list[float],
+) -> tuple[Hub, AgentLink, BoothLink, RecordingOutbox, str]:
+    """b1 waits since t=1000, b2 since t=1010; the agent answers b1."""
+    hub = Hub(CATALOGUE, [], clock=lambda: now[0])
+    agent = hub.agent_connected(
+        AgentInfo(username="a", display_name="A", services=["caf"]), RecordingOutbox()
+    )
+    b1_box = RecordingOutbox()
+    b1 = hub.booth_connected("b1", "Booth 1", b1_box)
+    hub.booth_message(b1, msg("join_queue", service_id="caf"))
+    now[0] += 10
+    b2 = hub.booth_connected("b2", "Booth 2", RecordingOutbox())
+    hub.booth_message(b2, msg("join_queue", service_id="caf"))
+    hub.agent_message(agent, msg("answer_next"))
+    call_id = b1_box.last("call_started")["call_id"]
+    assert isinstance(call_id, str)
+    return hub, agent, b1, b1_box, call_id
+
+
+def test_citizen_of_a_call_whose_agent_left_takes_back_the_head_of_the_queue() -> None:
+    now = [1000.0]
+    hub, agent, b1, b1_box, call_id = _broken_call_setup(now)
+    now[0] += 30
+    assert hub.agent_disconnected(agent) == call_id
+    assert "call_ended" not in [m["type"] for m in b1_box.sent], "held for the grace"
+    hub.agent_grace_over(agent, call_id)
+    assert b1_box.last("call_ended")["reason"] == "agent_gone"
+    hub.booth_message(b1, msg("join_queue", service_id="caf", resume_call_id=call_id))
+    assert b1_box.last("queued")["position"] == 1
+    assert [t.booth_id for t in hub.queues.waiting("caf")] == ["b1", "b2"]
+    assert hub.queues.waiting("caf")[0].joined_at == 1000.0, "the first join time is kept"
+    # The claim is used up: a second try joins at the end like anyone.
+    hub.booth_message(b1, msg("leave_queue"))
+    hub.booth_message(b1, msg("join_queue", service_id="caf", resume_call_id=call_id))
+    assert [t.booth_id for t in hub.queues.waiting("caf")] == ["b2", "b1"]
+
+
+def test_booth_that_lost_the_agent_hangs_up_link_lost_and_rejoins_first() -> None:
+    now = [1000.0]
+    hub, _agent, b1, _box, call_id = _broken_call_setup(now)
+    hub.booth_message(b1, msg("hangup", call_id=call_id, reason="link_lost"))
+    hub.booth_message(b1, msg("join_queue", service_id="caf", resume_call_id=call_id))
+    assert [t.booth_id for t in hub.queues.waiting("caf")] == ["b1", "b2"]
+
+
+def test_a_normal_hangup_or_an_old_or_foreign_call_gives_no_head_place() -> None:
+    now = [1000.0]
+    hub, _agent, b1, _box, call_id = _broken_call_setup(now)
+    hub.booth_message(b1, msg("hangup", call_id=call_id))
+    hub.booth_message(b1, msg("join_queue", service_id="caf", resume_call_id=call_id))
+    assert [t.booth_id for t in hub.queues.waiting("caf")] == ["b2", "b1"]
+
+    now = [1000.0]
+    hub, _agent, b1, _box, call_id = _broken_call_setup(now)
+    hub.booth_message(b1, msg("hangup", call_id=call_id, reason="link_lost"))
+    b2 = hub.booths["b2"]
+    hub.booth_message(b2, msg("leave_queue"))
+    hub.booth_message(b2, msg("join_queue", service_id="caf", resume_call_id=call_id))
+    assert [t.booth_id for t in hub.queues.waiting("caf")] == ["b2"], "not b2's call"
+    now[0] += REQUEUE_WINDOW_S + 1
+    hub.booth_message(b1, msg("join_queue", service_id="caf", resume_call_id=call_id))
+    assert [t.booth_id for t in hub.queues.waiting("caf")] == ["b2", "b1"], "too late"
+
+
+def test_a_restarted_hub_learns_the_call_again_when_both_sides_name_it() -> None:
+    hub = Hub(CATALOGUE, [])
+    agent_box, booth_box = RecordingOutbox(), RecordingOutbox()
+    agent = hub.agent_connected(
+        AgentInfo(username="a", display_name="A", services=["caf"]), agent_box
+    )
+    hub.agent_message(agent, msg("resume_call", call_id="c-old", service_id="caf"))
+    assert "c-old" not in hub.calls, "one side alone proves nothing"
+    booth = hub.booth_connected("b1", "Booth 1", booth_box, call_id="c-old")
+    assert hub.calls["c-old"].booth is booth and hub.calls["c-old"].agent is agent
+    assert booth_box.last("call_resumed")["call_id"] == "c-old"
+    assert agent_box.last("call_resumed")["call_id"] == "c-old"
+    assert agent.presence == "in_call"
+    hub.agent_message(agent, msg("hangup", call_id="c-old"))
+    assert booth_box.last("call_ended")["reason"] == "agent_hangup"
+
+
+def test_resume_claims_are_checked() -> None:
+    hub = Hub(CATALOGUE, [])
+    box = RecordingOutbox()
+    agent = hub.agent_connected(AgentInfo(username="a", display_name="A", services=["x"]), box)
+    hub.agent_message(agent, msg("resume_call", call_id="c-1", service_id="caf"))
+    assert box.last("error")["code"] == "service_forbidden"
+    booth = hub.booth_connected("b1", "Booth 1", RecordingOutbox(), call_id="c-2")
+    hub.booth_disconnected(booth)
+    assert hub.booth_claims == {}, "a gone booth's claim goes with it"
+
+
+def test_a_console_back_within_the_grace_keeps_its_call() -> None:
+    now = [1000.0]
+    hub, agent, _b1, b1_box, call_id = _broken_call_setup(now)
+    assert hub.agent_disconnected(agent) == call_id
+    box = RecordingOutbox()
+    again = hub.agent_connected(agent.agent, box)
+    hub.agent_message(again, msg("resume_call", call_id=call_id, service_id="caf"))
+    assert box.last("call_resumed")["call_id"] == call_id
+    hub.agent_grace_over(agent, call_id)
+    assert hub.calls[call_id].agent is again and again.presence == "in_call"
+    assert "call_ended" not in [m["type"] for m in b1_box.sent]
+    hub.agent_message(again, msg("hangup", call_id=call_id))
+    assert b1_box.last("call_ended")["reason"] == "agent_hangup"

@@ -67,11 +67,17 @@ async def wait_for(
 class AgentPeer:
     """The agent's side of a call, in the same process and loop as the booth."""
 
-    def __init__(self, heartbeat_interval_s: float = TEST_HEARTBEAT_S) -> None:
-        # Host candidates only, as with an empty ice_servers list from the switchboard.
+    def __init__(
+        self,
+        heartbeat_interval_s: float = TEST_HEARTBEAT_S,
+        configuration: RTCConfiguration | None = None,
+    ) -> None:
+        # Host candidates only by default, as with an empty ice_servers list.
         self.pc = RTCPeerConnection(
-            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+            configuration
+            or RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
         )
+        self.video_frames = 0
         self.camera = FakeCamera()
         self.microphone = FakeMicrophone()
         self.heartbeat_interval_s = heartbeat_interval_s
@@ -129,6 +135,7 @@ class AgentPeer:
             except MediaStreamError:
                 return
             if isinstance(frame, av.VideoFrame):
+                self.video_frames += 1
                 if self.first_frame_at is None:
                     self.first_frame_at = time.monotonic()
                 # Keep only a few frames: enough to check, not to fill memory.

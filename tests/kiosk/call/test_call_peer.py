@@ -79,7 +79,8 @@ async def test_agent_closing_its_side_is_seen_at_once(
     await wait_for(lambda: booth.state == "connected", what="connected")
     closed_at = time.monotonic()
     await agent.close()
-    await wait_for(lambda: "peer_lost" in recorder.states, timeout=TEST_PEER_TIMEOUT_S)
+    await wait_for(lambda: "peer_closed" in recorder.states, timeout=TEST_PEER_TIMEOUT_S)
+    assert "peer_lost" not in recorder.states, "a close on purpose is not a lost peer"
     assert time.monotonic() - closed_at < TEST_PEER_TIMEOUT_S
 
 
