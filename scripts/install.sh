@@ -69,3 +69,23 @@ if [ -d assets/locale ]; then
     if [ ! -f "$mo" ] || [ "$po" -nt "$mo" ]; then msgfmt --check-format -o "$mo" "$po"; fi
   done
 fi
+
+# npm test tools, one folder each with its committed lock (axe-core for the
+# consoles' accessibility checks). `npm ci` only when the lock changed or
+# node_modules is missing; `--prefer-offline` lets a warm npm cache do it
+# without the network.
+if ! command -v npm >/dev/null; then
+  echo "install.sh: installing nodejs npm"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+NPM_DIRS=(tests/a11y)
+for dir in "${NPM_DIRS[@]}"; do
+  [ -f "$dir/package-lock.json" ] || continue
+  npm_stamp="$dir/node_modules/.guichet-installed"
+  npm_want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  if [ ! -f "$npm_stamp" ] || [ "$(cat "$npm_stamp")" != "$npm_want" ]; then
+    (cd "$dir" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error)
+    echo "$npm_want" > "$npm_stamp"
+  fi
+done

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+from fixtures.a11y import assert_accessible
 from fixtures.browser import AgentPage, console_state, screenshot, wait_console
 from fixtures.server import REPO, RunningServer
 from playwright.async_api import expect
@@ -24,6 +25,7 @@ async def test_lost_switchboard_shows_reconnecting_then_expired_session(
     await expect(page.locator("#gc-conn")).to_contain_text("Reconnexion")
     await expect(page.locator("#gc-answer-next")).to_be_disabled()
     await screenshot(page, "console-reconnecting")
+    await assert_accessible(page, "console-reconnecting")
 
     # Same port, same database: sessions live in memory, so the console is told to sign in again.
     with (switchboard.data_dir / "restart.log").open("wb") as log:

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from console_booth import FakeBooth
+from fixtures.a11y import assert_accessible
 from fixtures.browser import AgentPage, console_state, screenshot, wait_console
 from fixtures.server import RunningServer
 from playwright.async_api import expect
@@ -49,6 +50,7 @@ async def test_queue_updates_live_when_citizens_join_and_leave(
         assert first is not None and first.startswith("0:0")
         await expect(clock).not_to_have_text(first, timeout=3000)
         await screenshot(page, "console-queues")
+        await assert_accessible(page, "console-queues")
 
         await one.leave_queue()
         await wait_console(page, "c.waiting === 1")
