@@ -279,6 +279,7 @@ async def test_admin_reads_a_booth_edits_config_with_preview_rolls_out_and_audit
     await page.goto(f"{server.base_url}{ADMIN_PATH}#/borne/{ids['silent']}")
     await wait_view(page, "booth")
     await page.get_by_role("button", name="Révoquer cette borne").click()
+    await assert_accessible(page, "admin-revoke-confirm")
     await page.get_by_role("button", name="Confirmer la révocation").click()
     await expect(page.locator("#ga-booth-status")).to_have_text("Révoquée")
 

@@ -164,6 +164,7 @@ async def test_silent_booth_counts_as_link_lost_after_five_seconds(
         await wait_console(page, "c.state === 'idle'", 9000)
         assert await console_state(page, "lastCallEnd") == "link_lost"
         await expect(page.locator("#gc-notice")).to_contain_text("Liaison perdue")
+        await assert_accessible(page, "console-link-lost")
         ended = await booth.expect("call_ended")
         assert ended["call_id"] == call_id
     finally:

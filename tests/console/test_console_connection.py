@@ -37,6 +37,7 @@ async def test_lost_switchboard_shows_reconnecting_then_expired_session(
             await expect(page.get_by_role("alert")).to_contain_text(
                 "Votre session a expiré. Reconnectez-vous."
             )
+            await assert_accessible(page, "console-session-expired")
             await expect(banner).to_be_hidden()
         finally:
             restarted.terminate()

@@ -81,6 +81,7 @@ async def test_answering_an_empty_queue_shows_the_server_error(
     error = await console_state(page, "lastError")
     assert error["code"] == "queue_empty"
     assert await console_state(page, "state") == "idle"
+    await assert_accessible(page, "console-error-banner")
 
 
 async def test_presence_toggle_pauses_and_resumes_the_agent(
@@ -103,6 +104,7 @@ async def test_presence_toggle_pauses_and_resumes_the_agent(
         assert await console_state(page, "presence") == "paused"
         # A paused agent counts for nobody's estimate (server pushes new queues).
         await expect(agents).to_have_text("0")
+        await assert_accessible(page, "console-paused")
         await presence.click()
         await expect(presence).to_have_text("Disponible")
         await expect(agents).to_have_text("1")

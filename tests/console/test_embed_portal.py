@@ -165,6 +165,7 @@ async def test_a_portal_drives_a_call_through_the_embedded_console(
             < events.index("call_ended")
         )
         await screenshot(page, "embed-portal-after-call")
+        await assert_accessible(inner, "embed-console-after-call")
     finally:
         await booth.close()
         await context.close()
