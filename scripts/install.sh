@@ -70,22 +70,22 @@ if [ -d assets/locale ]; then
   done
 fi
 
-# A real OpenID Connect provider for the tests (npm oidc-provider, pinned in
-# tests/oidc/package-lock.json). oidc-provider 9 needs Node.js 20 or newer (the
-# machine's; Debian 12's own nodejs is 18). npm ci runs only when the lock changed.
+# npm test tools, one folder each with its committed lock: a real OpenID Connect
+# provider (oidc-provider) and axe-core for the consoles' accessibility checks.
+# `npm ci` only when the lock changed or node_modules is missing;
+# `--prefer-offline` lets a warm npm cache do it without the network.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  echo "install.sh: installing nodejs (npm comes with it)"
+  echo "install.sh: installing nodejs npm"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null || true
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
-node_major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
-if [ "$node_major" -lt 20 ]; then
-  echo "install.sh: Node.js 20 or newer is required for the OIDC tests (found ${node_major})" >&2
-  exit 1
-fi
-oidc_stamp="tests/oidc/node_modules/.guichet-lock"
-oidc_want="$(sha256sum tests/oidc/package-lock.json | cut -d' ' -f1)"
-if [ ! -f "$oidc_stamp" ] || [ "$(cat "$oidc_stamp")" != "$oidc_want" ]; then
-  (cd tests/oidc && npm ci --no-audit --no-fund --prefer-offline --loglevel=error)
-  echo "$oidc_want" > "$oidc_stamp"
-fi
+NPM_DIRS=(tests/oidc tests/a11y)
+for dir in "${NPM_DIRS[@]}"; do
+  [ -f "$dir/package-lock.json" ] || continue
+  npm_stamp="$dir/node_modules/.guichet-installed"
+  npm_want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  if [ ! -f "$npm_stamp" ] || [ "$(cat "$npm_stamp")" != "$npm_want" ]; then
+    (cd "$dir" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error)
+    echo "$npm_want" > "$npm_stamp"
+  fi
+done

@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zxingcpp
+from fixtures.a11y import assert_accessible
 from fixtures.browser import LoopbackGuard, new_agent_page, screenshot
+from fixtures.keyboard import tab_to
 from fixtures.server import RunningServer, start_switchboard
 from PIL import Image
 from playwright.async_api import Browser, Page, expect
@@ -131,6 +133,7 @@ async def test_technician_sees_the_fleet_and_creates_an_enrolment_code_with_a_qr
     await page.get_by_role("button", name="Se connecter").click()
     await expect(page.get_by_text("Identifiant ou mot de passe incorrect.")).to_be_visible()
     await screenshot(page, "admin-login")
+    await assert_accessible(page, "admin-login")
 
     await sign_in(page, server.base_url, "tom")
     assert await page.evaluate("() => window.guichetAdmin.role") == "technician"
@@ -142,6 +145,7 @@ async def test_technician_sees_the_fleet_and_creates_an_enrolment_code_with_a_qr
     await expect(nav.get_by_role("link", name="Configuration")).to_be_hidden()
     await expect(nav.get_by_role("link", name="Journal")).to_be_hidden()
     await screenshot(page, "admin-fleet-technician")
+    await assert_accessible(page, "admin-fleet-technician")
 
     await nav.get_by_role("link", name="Enrôlement").click()
     await wait_view(page, "enrol")
@@ -157,6 +161,7 @@ async def test_technician_sees_the_fleet_and_creates_an_enrolment_code_with_a_qr
     qr = page.locator("#ga-code-qr svg")
     await expect(qr).to_be_visible()
     await screenshot(page, "admin-enrol-code")
+    await assert_accessible(page, "admin-enrol-code")
     # The QR a booth's camera would read says the server, the site and the code.
     png = await qr.screenshot()
     image = np.asarray(Image.open(io.BytesIO(png)).convert("L"))
@@ -196,6 +201,7 @@ async def test_admin_reads_a_booth_edits_config_with_preview_rolls_out_and_audit
     await expect(table.locator("tr")).to_have_count(1)
     await page.locator("#ga-f-search").fill("")
     await screenshot(page, "admin-fleet")
+    await assert_accessible(page, "admin-fleet")
 
     # One booth: history charts, peripherals, config with sources.
     await table.get_by_role("link", name=ids["bad"]).click()
@@ -208,6 +214,7 @@ async def test_admin_reads_a_booth_edits_config_with_preview_rolls_out_and_audit
     assert await page.locator("#ga-chart-mem path.ga-spark-line").count() == 1
     await expect(page.locator("#ga-chart-rtt")).to_contain_text("max 63 ms")
     await screenshot(page, "admin-booth")
+    await assert_accessible(page, "admin-booth")
 
     # Config editor: an invalid value is refused with its key, before anything is applied.
     await (
@@ -224,6 +231,7 @@ async def test_admin_reads_a_booth_edits_config_with_preview_rolls_out_and_audit
     await expect(errors).to_contain_text("volume")
     await expect(page.get_by_role("button", name="Appliquer")).to_be_disabled()
     await screenshot(page, "admin-config-invalid")
+    await assert_accessible(page, "admin-config-invalid")
 
     await page.locator("#ga-c-values").fill("volume = 65\nbranding.name = Mairie de Florac")
     await page.get_by_role("button", name="Prévisualiser").click()
@@ -232,6 +240,7 @@ async def test_admin_reads_a_booth_edits_config_with_preview_rolls_out_and_audit
     await expect(page.locator("#ga-c-affected")).to_contain_text("2 bornes concernées")
     await expect(errors).to_be_hidden()
     await screenshot(page, "admin-config-preview")
+    await assert_accessible(page, "admin-config-preview")
     await page.get_by_role("button", name="Appliquer").click()
     await expect(page.locator("#ga-c-done")).to_contain_text("2 bornes reçoivent")
     await page.locator("#ga-c-booth").select_option(ids["ok"])
@@ -243,6 +252,7 @@ async def test_admin_reads_a_booth_edits_config_with_preview_rolls_out_and_audit
         "valeur par défaut"
     )
     await screenshot(page, "admin-config-applied")
+    await assert_accessible(page, "admin-config-applied")
 
     # Staged: the pilot group first, the rest on approval.
     await page.locator("#ga-c-values").fill("volume = 45")
@@ -260,6 +270,7 @@ async def test_admin_reads_a_booth_edits_config_with_preview_rolls_out_and_audit
     rollout = page.locator("#ga-rollout-rows tr").first
     await expect(rollout).to_contain_text("Pilote en cours")
     await screenshot(page, "admin-rollout-canary")
+    await assert_accessible(page, "admin-rollout-canary")
     await rollout.get_by_role("button", name="Approuver pour tout le reste").click()
     await expect(rollout).to_contain_text("Terminé")
     await expect(rollout).to_contain_text("par ada")
@@ -268,6 +279,7 @@ async def test_admin_reads_a_booth_edits_config_with_preview_rolls_out_and_audit
     await page.goto(f"{server.base_url}{ADMIN_PATH}#/borne/{ids['silent']}")
     await wait_view(page, "booth")
     await page.get_by_role("button", name="Révoquer cette borne").click()
+    await assert_accessible(page, "admin-revoke-confirm")
     await page.get_by_role("button", name="Confirmer la révocation").click()
     await expect(page.locator("#ga-booth-status")).to_have_text("Révoquée")
 
@@ -289,6 +301,7 @@ async def test_admin_reads_a_booth_edits_config_with_preview_rolls_out_and_audit
     assert verify(exported) is None
     assert exported[-1].action == "audit.export" and exported[-1].actor == "ada"
     await screenshot(page, "admin-audit")
+    await assert_accessible(page, "admin-audit")
 
 
 async def test_an_agent_session_opens_nothing_in_the_admin_console(
@@ -363,6 +376,7 @@ async def test_admin_reads_statistics_filters_them_and_exports_csv(
     await expect(page.locator("#ga-stats-ratings")).to_contain_text("Attente trop longue")
     await page.set_viewport_size({"width": 1280, "height": 1500})
     await screenshot(page, "admin-stats")
+    await assert_accessible(page, "admin-stats")
 
     await page.locator("#ga-stats-site").select_option("ganges")
     await page.get_by_role("button", name="Afficher").click()
@@ -377,3 +391,63 @@ async def test_admin_reads_statistics_filters_them_and_exports_csv(
     assert lines[0].startswith("jour;service;site;appels_proposes")
     assert len(lines) == 21 and all(";impots;ganges;3;2;1;" in line for line in lines[1:])
     await screenshot(page, "admin-stats-ganges")
+    await assert_accessible(page, "admin-stats-ganges")
+
+
+async def test_admin_console_is_usable_by_keyboard_alone(
+    fleet_server: tuple[RunningServer, dict[str, str]],
+    page_guard: tuple[Page, LoopbackGuard],
+) -> None:
+    """Sign in, go through every section and open a booth with Tab / Enter only."""
+    server, ids = fleet_server
+    page, _ = page_guard
+    keys = page.keyboard
+    await open_admin(page, server.base_url)
+    await tab_to(page, "ga-username")
+    await keys.type("ada")
+    await tab_to(page, "ga-password")
+    await keys.type("ada-pw")
+    await keys.press("Enter")
+    await wait_view(page, "fleet")
+
+    # Each section from the navigation, then into its first control.
+    sections = (
+        ("#/configuration", "config", "ga-c-scope"),
+        ("#/deploiements", "rollouts", None),
+        ("#/enrolement", "enrol", "ga-code-site"),
+        ("#/statistiques", "stats", "ga-stats-start"),
+        ("#/journal", "audit", "ga-audit-export"),
+        ("#/parc", "fleet", "ga-fleet-refresh"),
+    )
+    for href, view, first_control in sections:
+        await tab_to(page, href, backwards=await _nav_is_behind(page, href))
+        await keys.press("Enter")
+        await wait_view(page, view)
+        assert await page.get_attribute(f"a[href='{href}']", "aria-current") == "page"
+        if first_control:
+            await tab_to(page, first_control)
+
+    # A booth from the fleet table, by its link.
+    await tab_to(page, f"#/borne/{ids['bad']}")
+    await keys.press("Enter")
+    await wait_view(page, "booth")
+    await expect(page.locator("#ga-booth-status")).to_have_text("Dégradée")
+    await tab_to(page, "ga-revoke")
+    await tab_to(page, "ga-logout", backwards=True, limit=60)
+    await keys.press("Enter")
+    await expect(page.get_by_role("heading", name="Connexion administration")).to_be_visible()
+
+
+async def _nav_is_behind(page: Page, href: str) -> bool:
+    """Whether the link comes before the focused element in document order."""
+    return bool(
+        await page.evaluate(
+            """(href) => {
+              const link = document.querySelector(`a[href='${href}']`);
+              const active = document.activeElement;
+              if (!active || active === document.body) return false;
+              return !!(active.compareDocumentPosition(link) & Node.DOCUMENT_POSITION_PRECEDING);
+            }""",
+            href,
+        )
+    )

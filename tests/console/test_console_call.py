@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from console_booth import FakeBooth
+from fixtures.a11y import assert_accessible
 from fixtures.browser import (
     AgentPage,
     agent_login,
@@ -88,6 +89,7 @@ async def test_agent_answers_sees_citizen_chats_and_hangs_up(
         await expect(log).to_have_attribute("aria-live", "polite")
         await expect(page.locator("#gc-call-timer")).not_to_have_text("00:00", timeout=3000)
         await screenshot(page, "console-in-call")
+        await assert_accessible(page, "console-in-call")
 
         # Mute and camera off are toggles that say what they do next.
         mute = page.locator("#gc-mute")
@@ -131,6 +133,7 @@ async def test_booth_hangup_tells_the_agent_the_citizen_left(
         await expect(page.locator("#gc-answer-next")).to_be_disabled()
         await expect(page.locator("#gc-presence")).to_have_text("Disponible")
         await screenshot(page, "console-citizen-left")
+        await assert_accessible(page, "console-citizen-left")
     finally:
         await booth.close()
 
@@ -161,6 +164,7 @@ async def test_silent_booth_counts_as_link_lost_after_five_seconds(
         await wait_console(page, "c.state === 'idle'", 9000)
         assert await console_state(page, "lastCallEnd") == "link_lost"
         await expect(page.locator("#gc-notice")).to_contain_text("Liaison perdue")
+        await assert_accessible(page, "console-link-lost")
         ended = await booth.expect("call_ended")
         assert ended["call_id"] == call_id
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from fixtures.a11y import assert_accessible
 from fixtures.browser import AgentPage, console_state, screenshot, wait_console
 from fixtures.server import RunningServer
 from playwright.async_api import expect
@@ -24,6 +25,7 @@ async def test_lost_switchboard_shows_reconnecting_then_reconnects_or_asks_to_si
     await expect(page.locator("#gc-conn")).to_contain_text("Reconnexion")
     await expect(page.locator("#gc-answer-next")).to_be_disabled()
     await screenshot(page, "console-reconnecting")
+    await assert_accessible(page, "console-reconnecting")
 
     # Same port, same database: the session is in the database, so the console comes
     # back by itself, still signed in.
@@ -40,6 +42,7 @@ async def test_lost_switchboard_shows_reconnecting_then_reconnects_or_asks_to_si
     await expect(page.get_by_role("alert")).to_contain_text(
         "Votre session a expiré. Reconnectez-vous."
     )
+    await assert_accessible(page, "console-session-expired")
     await expect(banner).to_be_hidden()
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from console_booth import FakeBooth
+from fixtures.a11y import assert_accessible
 from fixtures.browser import AgentPage, screenshot, wait_console
 from fixtures.device_handler import SimDeviceHandler
 from fixtures.server import RunningServer
@@ -130,6 +131,7 @@ async def test_agent_prints_reads_and_scans_through_the_booth(
         assert saved.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert download.suggested_filename.endswith(".png")
         await screenshot(page, "console-devices-results")
+        await assert_accessible(page, "console-devices-results")
         await page.locator("#gc-devices").screenshot(
             path=str(
                 Path(__file__).resolve().parents[2]
@@ -153,6 +155,7 @@ async def test_agent_prints_reads_and_scans_through_the_booth(
         await expect(refused).to_contain_text("Le citoyen a refusé la demande.")
         await expect(refused).to_contain_text("Refusée par le citoyen")
         await screenshot(page, "console-devices-errors")
+        await assert_accessible(page, "console-devices-errors")
 
         # The end of the call wipes everything: list, images, blob URLs.
         blob_url = await image.get_attribute("src") if await image.count() else None

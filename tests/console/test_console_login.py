@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from fixtures.a11y import assert_accessible
 from fixtures.browser import (
     AgentPage,
     console_state,
@@ -25,6 +26,7 @@ async def test_login_errors_are_shown_in_plain_french_then_agent_signs_in_and_ou
     assert await console_state(page, "state") == "signed_out"
     await expect(page.get_by_role("heading", name="Connexion agent")).to_be_visible()
     await screenshot(page, "console-login")
+    await assert_accessible(page, "console-login")
 
     alert = page.get_by_role("alert").filter(has_text="Veuillez")
     await page.get_by_role("button", name="Se connecter").click()
@@ -38,6 +40,7 @@ async def test_login_errors_are_shown_in_plain_french_then_agent_signs_in_and_ou
     await expect(wrong).to_be_visible()
     assert await page.get_by_label("Mot de passe").input_value() == ""
     await screenshot(page, "console-login-error")
+    await assert_accessible(page, "console-login-error")
 
     await fill_login(page, "alice", switchboard.agent_passwords["alice"])
     await wait_console(page, "c.state === 'idle' && c.connection === 'online'")

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from console_booth import FakeBooth
+from fixtures.a11y import assert_accessible
 from fixtures.browser import AgentPage, console_state, screenshot, wait_console
 from fixtures.server import RunningServer
 from playwright.async_api import expect
@@ -49,6 +50,7 @@ async def test_queue_updates_live_when_citizens_join_and_leave(
         assert first is not None and first.startswith("0:0")
         await expect(clock).not_to_have_text(first, timeout=3000)
         await screenshot(page, "console-queues")
+        await assert_accessible(page, "console-queues")
 
         await one.leave_queue()
         await wait_console(page, "c.waiting === 1")
@@ -79,6 +81,7 @@ async def test_answering_an_empty_queue_shows_the_server_error(
     error = await console_state(page, "lastError")
     assert error["code"] == "queue_empty"
     assert await console_state(page, "state") == "idle"
+    await assert_accessible(page, "console-error-banner")
 
 
 async def test_presence_toggle_pauses_and_resumes_the_agent(
@@ -101,6 +104,7 @@ async def test_presence_toggle_pauses_and_resumes_the_agent(
         assert await console_state(page, "presence") == "paused"
         # A paused agent counts for nobody's estimate (server pushes new queues).
         await expect(agents).to_have_text("0")
+        await assert_accessible(page, "console-paused")
         await presence.click()
         await expect(presence).to_have_text("Disponible")
         await expect(agents).to_have_text("1")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from console_booth import FakeBooth
+from fixtures.a11y import assert_accessible
 from fixtures.browser import new_agent_page, screenshot
 from fixtures.device_handler import SimDeviceHandler
 from fixtures.server import REPO, RunningServer, free_port, start_switchboard
@@ -151,6 +152,8 @@ async def test_a_portal_drives_a_call_through_the_embedded_console(
         assert await inner.evaluate("() => window.guichetConsole.state") == "in_call"
         assert await inner.evaluate("() => window.guichetConsole.embed.parent") == portal_url
         await screenshot(page, "embed-portal-in-call")
+        # The portal page is the integrator's; the console inside it is ours.
+        await assert_accessible(inner, "embed-console-in-call")
 
         await page.get_by_role("button", name="Raccrocher").click()
         await booth.expect("call_ended")
@@ -162,6 +165,7 @@ async def test_a_portal_drives_a_call_through_the_embedded_console(
             < events.index("call_ended")
         )
         await screenshot(page, "embed-portal-after-call")
+        await assert_accessible(inner, "embed-console-after-call")
     finally:
         await booth.close()
         await context.close()
