@@ -1,4 +1,4 @@
-// A real OpenID Connect provider (npm oidc-provider 9) for Guichet's tests, on 127.0.0.1 only.
+// A real OpenID Connect provider (npm oidc-provider 8) for Guichet's tests, on 127.0.0.1 only.
 //
 // Usage: node provider.mjs CONFIG.json
 // CONFIG: {"port": N, "clients": [{client_id, client_secret?, redirect_uris}],
