@@ -115,6 +115,8 @@ FrameCallback = Callable[[Any], None]
 
 
 CLOSE_REASON_WAIT_S = 2.0
+PREVIEW_STOP_WAIT_S = 1.0
+"""How long the end of a call waits for the self-view task to let go of the media."""
 """After the agent closed the connection, how long the booth waits for the switchboard's
 ``call_ended`` (hang-up or agent gone) before treating the agent as lost."""
 SEND_WAIT_S = 10.0
@@ -231,6 +233,7 @@ class BoothController:
         self._catalogue_kick = asyncio.Event()
         self._peer: BoothPeer | None = None
         self._media: MediaSources | None = None
+        self._preview_task: asyncio.Task[None] | None = None
         self._speaker: Speaker | None = None
         self._call_id: str | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -729,10 +732,11 @@ class BoothController:
             except Exception:
                 logger.exception("wipe listener failed")
 
-    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
+        return task
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
@@ -889,7 +893,7 @@ class BoothController:
                 )
             )
             self._peer = peer
-            self._spawn(self._preview_loop(media), "preview")
+            self._preview_task = self._spawn(self._preview_loop(media), "preview")
             offer = await peer.create_offer()
             if self._call_id != call_id or self._signaling is None:
                 return  # the call ended while the offer was being made
@@ -950,6 +954,13 @@ class BoothController:
                 logger.exception("peer close failed")
         if media is not None:
             media.close()
+        preview, self._preview_task = self._preview_task, None
+        if preview is not None:
+            # The self-view task holds the media until it sees the end of its track:
+            # let it finish, or the collection below would find the media still held.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(preview), PREVIEW_STOP_WAIT_S)
+            del preview
         if peer is not None:
             # The closed call's objects form reference cycles: free them (and
             # their codec buffers) now, not at some later full collection.
