@@ -608,6 +608,10 @@ class BoothController:
         text = text.strip()
         if not text or self._peer is None or self.state is not s.State.IN_CALL:
             return False
+        if self.reconnecting:
+            # The screen already says the link is down; the typed line stays in
+            # the field to be sent once the call is back.
+            return False
         try:
             msg_id = self._peer.send_chat(text[: wire.MAX_CHAT_CHARS])
         except Exception as exc:

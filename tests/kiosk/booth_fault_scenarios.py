@@ -66,6 +66,9 @@ async def agent_silent_call_comes_back(ctx: dict[str, object]) -> None:
             call.peer.heartbeats_on = False
             await booth.wait_text("La connexion est interrompue. Reconnexion en cours…", timeout=6)
             assert booth.controller.state is State.IN_CALL
+            # A line typed meanwhile is not lost in a dead channel: it stays to send.
+            assert booth.controller.send_chat("Allô ?") is False
+            assert booth.controller.data.notice is None
             await booth.frames(3)
             booth.screenshot("fault_02_reconnecting_fr")
             # The console's part: a new offer for the same call replaces its peer.
