@@ -938,6 +938,9 @@ class BoothController:
     async def _reconnect(self, call_id: str, lost_at: float) -> None:
         """The agent went silent: bring the call back on a new peer, or requeue."""
         old = self._peer
+        # Device requests of the dead connection are cancelled with it: a consent
+        # question still on screen is answered no and taken away.
+        self._refuse_consent()
         if old is not None:
             self._discard_peer(old)
 
