@@ -35,6 +35,7 @@ from kiosk.call.device_channel import DeviceChannel, FinishedWork
 from kiosk.call.garbage import collect_call_garbage
 from kiosk.call.media import MediaSources, MediaUnavailable, make_media
 from kiosk.call.peer import BoothPeer, RelayUnavailable
+from kiosk.call.reconnect import reconnect
 from kiosk.call.signaling import ServerMessage, SignalingClient, SignalingState
 from kiosk.call.speaker import Speaker
 from kiosk.config import HTTP_TIMEOUT_S, BoothSettings
@@ -232,6 +233,11 @@ class BoothController:
         self._pending_policy: wire.IceTransportPolicy = "all"
         self._catalogue_kick = asyncio.Event()
         self._peer: BoothPeer | None = None
+        self._peer_gen = 0
+        """Bumped for every new peer: callbacks of an older one are ignored."""
+        self._reconnect_task: asyncio.Task[None] | None = None
+        self.reconnections = 0
+        """Calls brought back on a new peer connection after a cut (tests, diagnostics)."""
         self._media: MediaSources | None = None
         self._preview_task: asyncio.Task[None] | None = None
         self._speaker: Speaker | None = None
@@ -605,6 +611,10 @@ class BoothController:
         text = text.strip()
         if not text or self._peer is None or self.state is not s.State.IN_CALL:
             return False
+        if self.reconnecting:
+            # The screen already says the link is down; the typed line stays in
+            # the field to be sent once the call is back.
+            return False
         try:
             msg_id = self._peer.send_chat(text[: wire.MAX_CHAT_CHARS])
         except Exception as exc:
@@ -825,7 +835,10 @@ class BoothController:
                     await self._peer.accept_answer(msg.description)
                 except Exception as exc:
                     logger.warning("answer refused: %s", exc)
-                    self.dispatch(s.CallEnded("failed", by_server=False))
+                    if not self.reconnecting:
+                        # While reconnecting, a late answer to an earlier attempt
+                        # is expected: that attempt simply times out.
+                        self.dispatch(s.CallEnded("failed", by_server=False))
         elif isinstance(msg, wire.Ice):
             if self._peer is not None and msg.call_id == self._call_id:
                 await self._peer.add_remote_candidate(msg.candidate)
@@ -868,31 +881,7 @@ class BoothController:
                 speaker = Speaker(self.settings.speaker, volume=self.settings.volume)
                 speaker.start()
             self._speaker = speaker
-            peer = BoothPeer(
-                list(self._pending_ice),
-                media,
-                on_remote_audio_frame=speaker.push if speaker is not None else None,
-                on_remote_video_frame=self._remote_frame,
-                on_chat=self._chat_received,
-                on_state=self._peer_state,
-                ice_transport_policy=self._pending_policy,
-            )
-            # The camera reads codes and photographs documents through its own
-            # relay subscription: the outgoing video keeps every frame.
-            handler = BoothDeviceHandler(
-                self.devices,
-                self.ask_consent,
-                on_activity=self._set_device_activity,
-                camera=media.subscribe_video,
-            )
-            peer.attach_devices(
-                DeviceChannel(
-                    handler,
-                    peer.send_peer,
-                    on_finished=lambda work: self._report_device_work(call_id, work),
-                )
-            )
-            self._peer = peer
+            peer = self._new_peer(call_id)
             self._preview_task = self._spawn(self._preview_loop(media), "preview")
             offer = await peer.create_offer()
             if self._call_id != call_id or self._signaling is None:
@@ -911,6 +900,79 @@ class BoothController:
             logger.exception("call %s could not start", call_id)
             self.dispatch(s.ErrorOccurred(MSG_INTERRUPTED))
             self.dispatch(s.CallEnded("failed", by_server=False))
+
+    def _new_peer(self, call_id: str) -> BoothPeer:
+        """A new peer for the call on the call's media, made the current one."""
+        media = self._media
+        assert media is not None  # noqa: S101 - opened before any peer
+        speaker = self._speaker
+        self._peer_gen += 1
+        gen = self._peer_gen
+        peer = BoothPeer(
+            list(self._pending_ice),
+            media,
+            on_remote_audio_frame=speaker.push if speaker is not None else None,
+            on_remote_video_frame=self._remote_frame,
+            on_chat=self._chat_received,
+            on_state=lambda state: self._peer_state(state, gen),
+            ice_transport_policy=self._pending_policy,
+        )
+        # The camera reads codes and photographs documents through its own
+        # relay subscription: the outgoing video keeps every frame.
+        handler = BoothDeviceHandler(
+            self.devices,
+            self.ask_consent,
+            on_activity=self._set_device_activity,
+            camera=media.subscribe_video,
+        )
+        peer.attach_devices(
+            DeviceChannel(
+                handler,
+                peer.send_peer,
+                on_finished=lambda work: self._report_device_work(call_id, work),
+            )
+        )
+        self._peer = peer
+        return peer
+
+    def _discard_peer(self, peer: BoothPeer) -> None:
+        """Close a dead peer in the background (a TURN release may wait on a cut line)."""
+        self._spawn(peer.close(), "discard-peer")
+
+    async def _reconnect(self, call_id: str, lost_at: float) -> None:
+        """The agent went silent: bring the call back on a new peer, or requeue."""
+        old = self._peer
+        # Device requests of the dead connection are cancelled with it: a consent
+        # question still on screen is answered no and taken away.
+        self._refuse_consent()
+        if old is not None:
+            self._discard_peer(old)
+
+        async def send_offer(offer: wire.SessionDescription) -> None:
+            if self._signaling is None:
+                raise ConnectionError("no switchboard link")
+            await self._signaling.send(wire.Offer(call_id=call_id, description=offer))
+
+        peer = await reconnect(
+            lambda: self._new_peer(call_id), send_offer, self._discard_peer, lost_at=lost_at
+        )
+        if self._call_id != call_id or self.state is not s.State.IN_CALL:
+            if peer is not None:
+                self._discard_peer(peer)
+            return
+        if peer is not None:
+            self.reconnections += 1
+            self.call_status = "connected"
+            self._changed()
+            return
+        self.call_status = "peer_lost"
+        self.dispatch(s.CallEnded("peer_lost", by_server=False))
+
+    @property
+    def reconnecting(self) -> bool:
+        """The call's link was lost and a new peer connection is being tried."""
+        task = self._reconnect_task
+        return task is not None and not task.done()
 
     def _report_device_work(self, call_id: str, work: FinishedWork) -> None:
         """Tell the switchboard's audit trail how the agent's device request ended
@@ -939,6 +1001,10 @@ class BoothController:
         await self._close_call()
 
     async def _close_call(self) -> None:
+        task, self._reconnect_task = self._reconnect_task, None
+        if task is not None and task is not asyncio.current_task() and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
         peer, media, speaker = self._peer, self._media, self._speaker
         self._peer, self._media, self._speaker, self._call_id = None, None, None, None
         self._refuse_consent()
@@ -977,9 +1043,31 @@ class BoothController:
     def _chat_received(self, msg_id: str, text: str) -> None:
         self.dispatch(s.ChatReceived(msg_id, text))
 
-    def _peer_state(self, state: str) -> None:
+    def _peer_state(self, state: str, gen: int) -> None:
+        if gen != self._peer_gen:
+            return  # a peer already replaced (closing in the background)
+        if self.reconnecting:
+            # The reconnection loop judges its own attempts; the citizen keeps
+            # seeing "reconnecting" until it succeeds or gives up.
+            return
+        peer = self._peer
         self.call_status = state
-        if state in ("peer_lost", "failed") and self.state is s.State.IN_CALL:
+        lost = state == "peer_lost" or (
+            state == "failed" and peer is not None and peer.connected_at is not None
+        )
+        if lost and self.state is s.State.IN_CALL and self._call_id is not None and peer:
+            # A cut line: keep the call screen and bring the call back on a new
+            # peer connection (no ICE restart in aiortc) before giving up.
+            self.call_status = "reconnecting"
+            lost_at = peer.last_heard_at or time.monotonic()
+            task = asyncio.get_running_loop().create_task(
+                self._reconnect(self._call_id, lost_at), name="reconnect"
+            )
+            self._reconnect_task = task
+            self._tasks.add(task)
+            task.add_done_callback(self._task_done)
+            self._changed()
+        elif state in ("peer_lost", "failed") and self.state is s.State.IN_CALL:
             self.dispatch(s.CallEnded(state, by_server=False))
         elif state == "peer_closed" and self.state is s.State.IN_CALL:
             # The agent closed the connection on purpose; the switchboard says why

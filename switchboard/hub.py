@@ -271,8 +271,16 @@ class Hub:
     ) -> BoothLink:
         """Register an authenticated booth (replacing an older connection) and welcome it.
 
-        ``call_id``: the call the booth says it is still in (``hello.call_id``)."""
+        ``call_id``: the call the booth says it is still in (``hello.call_id``). When
+        the replaced connection carries that very call (a cut line outlived the old
+        socket while the booth was reconnecting the call), the call moves to the new
+        connection instead of ending with ``booth_gone``."""
         old = self.booths.get(booth_id)
+        kept: Call | None = None
+        if old is not None and call_id is not None and old.call_id == call_id:
+            kept = self.calls.get(call_id)
+            if kept is not None:
+                old.call_id = None
         if old is not None:
             log.warning("booth %s connected again: replacing its previous connection", booth_id)
             old.outbox.send(
@@ -284,7 +292,12 @@ class Hub:
         self.booths[booth_id] = link
         outbox.send(wire.BoothWelcome(booth_id=booth_id, booth_name=name))
         log.info("booth %s (%s) connected", booth_id, name)
-        if call_id is not None and call_id not in self.calls:
+        if kept is not None:
+            kept.booth = link
+            link.call_id = kept.call_id
+            link.outbox.send(wire.CallResumed(call_id=kept.call_id))
+            log.info("call %s kept: booth %s connected again during it", kept.call_id, booth_id)
+        elif call_id is not None and call_id not in self.calls:
             self.booth_claims[call_id] = link
             self._try_resume(call_id)
         return link

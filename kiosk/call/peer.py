@@ -189,6 +189,10 @@ class BoothPeer:
         self._heartbeat_seq = itertools.count()
         self._closing = False
         self._grace_until = 0.0
+        self.ready = asyncio.Event()
+        """Set once connected with the data channel open (the call can go on)."""
+        self.ended = asyncio.Event()
+        """Set when the peer reaches a final state (lost, failed, closed...)."""
         self.devices: DeviceChannel | None = None
         """Router for device requests and transfers (see :meth:`attach_devices`)."""
 
@@ -337,10 +341,18 @@ class BoothPeer:
         self.state = state
         if state == "connected":
             self.connected_at = time.monotonic()
+            self._check_ready()
+        if state in _TERMINAL:
+            self.ended.set()
         try:
             self.on_state(state)
         except Exception:
             logger.exception("on_state callback failed")
+
+    def _check_ready(self) -> None:
+        channel = self.channel
+        if self.state == "connected" and channel is not None and channel.readyState == "open":
+            self.ready.set()
 
     def _send(self, msg: wire.AnyPeerMessage) -> None:
         channel = self.channel
@@ -402,6 +414,7 @@ class BoothPeer:
     def _on_channel_open(self) -> None:
         logger.info("data channel open")
         self.last_heard_at = time.monotonic()
+        self._check_ready()
         self._spawn(self._heartbeat_loop(), "heartbeat")
         self._spawn(self._watchdog(), "peer-watchdog")
 

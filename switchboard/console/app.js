@@ -8,7 +8,7 @@
 import {
   ApiError, authOptions, isSupervisorOnly, login, logout, me, reportDeviceWork,
 } from './api.js';
-import { CallSession } from './call.js';
+import { CallSession, RECONNECT_BUDGET_MS } from './call.js';
 import { ChatPanel } from './chat.js';
 import { DevicesPanel } from './devices.js';
 import { EMBEDDED, EmbedBridge } from './embed.js';
@@ -116,6 +116,11 @@ const model = {
   callConnectedAt: 0,
   /** The server re-learnt the current call after a reconnection (`call_resumed`). */
   callResumed: false,
+  /** The call's link was lost: waiting (RECONNECT_BUDGET_MS) for the booth's new offer. */
+  reconnecting: false,
+  reconnectTimer: 0,
+  /** Calls brought back on a new peer connection (test hook). */
+  reconnections: 0,
   micMuted: false,
   cameraOff: false,
   answerPending: false,
@@ -278,8 +283,10 @@ function renderCall() {
   setVisible($.callRecording, !!rec);
   $.callRecording.textContent = rec ? `Appel enregistré (conservé ${rec.retention_days} jours)` : '';
   $.callLanguage.textContent = languageName(info.language);
-  $.callState.textContent = model.state === 'in_call' ? 'En communication' : 'Connexion…';
-  $.callState.dataset.state = model.state;
+  $.callState.textContent = model.reconnecting
+    ? 'Liaison perdue avec la borne. Reconnexion…'
+    : model.state === 'in_call' ? 'En communication' : 'Connexion…';
+  $.callState.dataset.state = model.reconnecting ? 'reconnecting' : model.state;
   $.mute.setAttribute('aria-pressed', String(model.micMuted));
   $.mute.textContent = model.micMuted ? 'Réactiver le micro' : 'Couper le micro';
   $.camera.setAttribute('aria-pressed', String(model.cameraOff));
@@ -474,6 +481,23 @@ function startCall(info) {
   $.callTimer.textContent = '00:00';
   setVisible($.stageMsg, true);
   setVisible($.enableAudio, false);
+  newSession(info);
+  embed.emit('call_started', {
+    call_id: info.call_id, service_id: info.service_id, service_name: info.service_name,
+    booth_name: info.booth_name, language: info.language,
+  });
+  setState('connecting_call');
+  announce(`Appel de ${info.booth_name} (${info.service_name}). Connexion en cours.`);
+  byId('gc-call-booth').focus();
+}
+
+/**
+ * A new peer connection for the call `info` (at the start, or to replace one the
+ * network broke), made the current one; camera and microphone follow the toggles.
+ * @param {object} info the call_assigned message
+ * @returns {CallSession}
+ */
+function newSession(info) {
   const call = new CallSession({
     callId: info.call_id,
     iceServers: info.ice_servers || [],
@@ -486,12 +510,16 @@ function startCall(info) {
   call.addEventListener('state', (e) => {
     if (model.call !== call) return;
     const s = e.detail.state;
-    if (s === 'connected' && model.state === 'connecting_call') {
+    if (s === 'connected' && model.reconnecting) {
+      reconnected();
+    } else if (s === 'connected' && model.state === 'connecting_call') {
       model.callConnectedAt = performance.now();
       setState('in_call');
       announce(`En communication avec ${info.booth_name}.`);
+    } else if (model.reconnecting) {
+      // While the booth tries new connections, only the budget's end hangs up.
     } else if (s === 'link_lost') {
-      hangup('link_lost');
+      startReconnecting();
     } else if (s === 'failed') {
       hangup('setup_failed');
     } else if (s === 'relay_failed') {
@@ -510,7 +538,11 @@ function startCall(info) {
   });
   call.addEventListener('media', (e) => {
     if (model.call !== call) return;
-    if (!e.detail.ok) {
+    if (e.detail.ok) {
+      // A replaced connection opens the devices again: keep the agent's choices.
+      call.setMicMuted(model.micMuted);
+      call.setCameraOff(model.cameraOff);
+    } else {
       showError('media', 'Votre caméra ou votre micro est indisponible : le citoyen ne vous verra pas. Vérifiez les autorisations du navigateur.');
     }
     renderCall();
@@ -520,13 +552,38 @@ function startCall(info) {
     devices.receive(e.detail);
   });
   call.addEventListener('remote', () => playRemote());
-  embed.emit('call_started', {
-    call_id: info.call_id, service_id: info.service_id, service_name: info.service_name,
-    booth_name: info.booth_name, language: info.language,
-  });
-  setState('connecting_call');
-  announce(`Appel de ${info.booth_name} (${info.service_name}). Connexion en cours.`);
-  byId('gc-call-booth').focus();
+  return call;
+}
+
+/** The link to the booth is lost: wait for the booth's new offer, at most the budget. */
+function startReconnecting() {
+  model.reconnecting = true;
+  const call = model.call;
+  clearTimeout(model.reconnectTimer);
+  model.reconnectTimer = window.setTimeout(() => {
+    if (model.reconnecting && model.call && call && model.call.callId === call.callId) hangup('link_lost');
+  }, RECONNECT_BUDGET_MS);
+  chat.add('system', 'Liaison perdue avec la borne. Reconnexion en cours…');
+  announce('Liaison perdue avec la borne. Reconnexion en cours.');
+  renderCall();
+}
+
+function stopReconnecting() {
+  model.reconnecting = false;
+  clearTimeout(model.reconnectTimer);
+  model.reconnectTimer = 0;
+}
+
+function reconnected() {
+  stopReconnecting();
+  model.reconnections += 1;
+  if (model.state === 'connecting_call') {
+    model.callConnectedAt = performance.now();
+    setState('in_call');
+  }
+  chat.add('system', 'Liaison rétablie.');
+  announce('Liaison rétablie avec la borne.');
+  renderCall();
 }
 
 function playRemote() {
@@ -548,6 +605,7 @@ function playRemote() {
 function endCall(reason, opts = {}) {
   const call = model.call;
   if (!call) return;
+  stopReconnecting();
   call.close();
   embed.emit('call_ended', { call_id: call.callId, reason });
   model.call = null;
@@ -574,10 +632,20 @@ function hangup(reason = 'agent_hangup') {
 }
 
 function onOffer(msg) {
-  const call = model.call;
-  if (!call || msg.call_id !== call.callId || !msg.description) return;
-  call.handleOffer(msg.description).catch(() => {
-    if (model.call === call) hangup('setup_failed');
+  let call = model.call;
+  if (!call || msg.call_id !== call.callId || !msg.description || !model.callInfo) return;
+  if (call.offerReceived) {
+    // A second offer for the same call: the booth lost the link and brings the call
+    // back on a new peer connection (aiortc has no ICE restart). Replace ours.
+    if (!model.reconnecting) startReconnecting();
+    call.close();
+    devices.reset();
+    call = newSession(model.callInfo);
+    renderCall();
+  }
+  const session = call;
+  session.handleOffer(msg.description).catch(() => {
+    if (model.call === session && !model.reconnecting) hangup('setup_failed');
   });
 }
 
@@ -715,6 +783,10 @@ const hook = Object.freeze({
   get callResumed() { return !!model.call && model.callResumed; },
   /** @returns {string|null} id of the current call */
   get callId() { return model.call ? model.call.callId : null; },
+  /** @returns {boolean} the link to the booth was lost and the call is being brought back */
+  get reconnecting() { return model.reconnecting; },
+  /** @returns {number} calls brought back on a new peer connection since the page loaded */
+  get reconnections() { return model.reconnections; },
   /** @returns {string} 'offline'|'connecting'|'online'|'reconnecting' */
   get connection() { return model.connection; },
   /** @returns {string} 'available'|'paused' (the agent's choice) */

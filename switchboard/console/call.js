@@ -13,6 +13,12 @@ export const PEER_TIMEOUT_MS = 5000;
 export const ICE_GATHER_TIMEOUT_MS = 3000;
 /** A call not connected this long after it was assigned is given up. */
 export const CALL_SETUP_TIMEOUT_MS = 20000;
+/**
+ * After the link is lost, how long to wait for the booth's new offer before hanging up
+ * (the booth's RECONNECT_BUDGET_S, kiosk/call/reconnect.py, counted from our later
+ * detection: the booth gives up first and its hang-up ends the call here).
+ */
+export const RECONNECT_BUDGET_MS = 15000;
 /** Label of the data channel the booth creates. */
 export const DATA_CHANNEL_LABEL = 'guichet';
 /** Longest chat message the protocol allows. */
@@ -85,6 +91,8 @@ export class CallSession extends EventTarget {
     this.state = 'connecting';
     this.closed = false;
     this.answerSent = false;
+    /** An offer was applied (a second one for the call means a new connection). */
+    this.offerReceived = false;
     this.heartbeatSeq = 0;
     this.lastPeerMessage = 0;
     this.heartbeatTimer = 0;
@@ -149,6 +157,7 @@ export class CallSession extends EventTarget {
    */
   async handleOffer(description) {
     if (this.closed) return;
+    this.offerReceived = true;
     await this.pc.setRemoteDescription(description);
     await this.mediaReady;
     if (this.closed) return;

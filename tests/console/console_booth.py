@@ -74,6 +74,7 @@ class FakeBooth:
         self.pc: RTCPeerConnection | None = None
         self.channel: RTCDataChannel | None = None
         self.call_id: str | None = None
+        self._servers: list[RTCIceServer] = []
         self.chats: list[str] = []
         self.heartbeats_received = 0
         self.send_heartbeats = True
@@ -129,10 +130,22 @@ class FakeBooth:
         """Wait for ``call_started``, offer (video+audio+data channel), apply the answer."""
         started = await self.expect("call_started", timeout)
         self.call_id = started["call_id"]
-        servers = [
+        self._servers = [
             RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
             for s in started.get("ice_servers", [])
         ]
+        await self.offer(timeout)
+        return started["call_id"]  # type: ignore[no-any-return]
+
+    async def reconnect(self, timeout: float = EXPECT_TIMEOUT_S) -> None:
+        """What the booth does after a cut: drop its peer, offer again on a new one for
+        the same call (kiosk/call/reconnect.py) and apply the answer."""
+        await self.close_peer()
+        await self.offer(timeout)
+
+    async def offer(self, timeout: float = EXPECT_TIMEOUT_S) -> None:
+        """A new peer connection for the call: offer, then apply the answer."""
+        servers = self._servers
         pc = RTCPeerConnection(
             RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
         )
@@ -165,7 +178,6 @@ class FakeBooth:
                 sdp=answer["description"]["sdp"], type=answer["description"]["type"]
             )
         )
-        return started["call_id"]  # type: ignore[no-any-return]
 
     async def _add_ice(self, msg: dict[str, Any]) -> None:
         cand = msg.get("candidate")

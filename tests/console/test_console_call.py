@@ -153,7 +153,43 @@ async def test_booth_that_vanishes_mid_call_is_reported(
         await booth.close()
 
 
-async def test_silent_booth_counts_as_link_lost_after_five_seconds(
+async def test_silent_booth_reconnects_on_a_new_offer_for_the_same_call(
+    alice: AgentPage, switchboard: RunningServer
+) -> None:
+    """The booth goes silent (a cut line): after 5 s the console says it is reconnecting
+    and keeps the call; the booth's new offer for the same call gets a new peer
+    connection and the call goes on, chat included."""
+    page = alice.page
+    booth = FakeBooth(switchboard.ws_url, switchboard.booth_tokens["booth-1"])
+    try:
+        call_id = await _answer_booth(page, booth)
+        await page.get_by_label("Message au citoyen").fill("Avant la coupure.")
+        await page.locator("#gc-chat-send").click()
+        async with asyncio.timeout(5):
+            while "Avant la coupure." not in booth.chats:
+                await asyncio.sleep(0.05)
+        booth.send_heartbeats = False
+        await wait_console(page, "c.reconnecting", 7000)
+        assert await console_state(page, "state") == "in_call"
+        await expect(page.locator("#gc-call-state")).to_have_text(
+            "Liaison perdue avec la borne. Reconnexion…"
+        )
+        await screenshot(page, "console_reconnecting")
+        await booth.reconnect()
+        await wait_console(page, "!c.reconnecting && c.reconnections === 1 && c.channelOpen", 10000)
+        assert await console_state(page, "callId") == call_id
+        await expect(page.locator("#gc-call-state")).to_have_text("En communication")
+        # The transcript is kept; chat and video flow on the new connection.
+        await expect(page.locator("#gc-chat-log")).to_contain_text("Avant la coupure.")
+        booth.send_chat("Me revoilà.")
+        await expect(page.locator("#gc-chat-log")).to_contain_text("Me revoilà.")
+        await _wait_frames(page, 10)
+        await assert_accessible(page, "console-reconnected")
+    finally:
+        await booth.close()
+
+
+async def test_silent_booth_counts_as_link_lost_after_the_reconnect_budget(
     alice: AgentPage, switchboard: RunningServer
 ) -> None:
     page = alice.page
@@ -161,7 +197,9 @@ async def test_silent_booth_counts_as_link_lost_after_five_seconds(
     try:
         call_id = await _answer_booth(page, booth)
         booth.send_heartbeats = False
-        await wait_console(page, "c.state === 'idle'", 9000)
+        await wait_console(page, "c.reconnecting", 7000)
+        # 5 s of silence, then RECONNECT_BUDGET_MS (15 s) without a new offer.
+        await wait_console(page, "c.state === 'idle'", 18000)
         assert await console_state(page, "lastCallEnd") == "link_lost"
         await expect(page.locator("#gc-notice")).to_contain_text("Liaison perdue")
         await assert_accessible(page, "console-link-lost")

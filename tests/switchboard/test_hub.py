@@ -355,3 +355,37 @@ def test_a_console_back_within_the_grace_keeps_its_call() -> None:
     assert "call_ended" not in [m["type"] for m in b1_box.sent]
     hub.agent_message(again, msg("hangup", call_id=call_id))
     assert b1_box.last("call_ended")["reason"] == "agent_hangup"
+
+
+def test_booth_socket_replaced_during_its_call_keeps_the_call() -> None:
+    """A cut line outlives the booth's socket while the booth brings its call back: its
+    new connection names the call, which moves to it (no booth_gone), and the new
+    offer on it reaches the agent."""
+    now = [1000.0]
+    hub, agent, b1, _box, call_id = _broken_call_setup(now)
+    agent_box = agent.outbox
+    assert isinstance(agent_box, RecordingOutbox)
+    new_box = RecordingOutbox()
+    again = hub.booth_connected("b1", "Booth 1", new_box, call_id=call_id)
+    assert again.call_id == call_id and b1.call_id is None
+    assert new_box.last("call_resumed")["call_id"] == call_id
+    assert "call_ended" not in [m["type"] for m in agent_box.sent]
+    offer = {"type": "offer", "sdp": "v=0"}
+    hub.booth_message(again, msg("offer", call_id=call_id, description=offer))
+    assert agent_box.last("offer")["call_id"] == call_id
+    hub.agent_message(
+        agent, msg("answer", call_id=call_id, description={**offer, "type": "answer"})
+    )
+    assert new_box.last("answer")["call_id"] == call_id
+    # The old socket closing late changes nothing.
+    hub.booth_disconnected(b1)
+    assert "call_ended" not in [m["type"] for m in agent_box.sent]
+
+
+def test_booth_socket_replaced_naming_another_call_still_ends_its_call() -> None:
+    now = [1000.0]
+    hub, agent, _b1, _box, _call_id = _broken_call_setup(now)
+    agent_box = agent.outbox
+    assert isinstance(agent_box, RecordingOutbox)
+    hub.booth_connected("b1", "Booth 1", RecordingOutbox())
+    assert agent_box.last("call_ended")["reason"] == "booth_gone"
