@@ -1024,8 +1024,9 @@ class BoothController:
         if preview is not None:
             # The self-view task holds the media until it sees the end of its track:
             # let it finish, or the collection below would find the media still held.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(preview), PREVIEW_STOP_WAIT_S)
+            # (asyncio.wait neither raises the task's outcome nor cancels it.)
+            if not preview.done():
+                await asyncio.wait({preview}, timeout=PREVIEW_STOP_WAIT_S)
             del preview
         if peer is not None:
             # The closed call's objects form reference cycles: free them (and
