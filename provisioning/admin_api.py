@@ -279,6 +279,16 @@ class StatsView(BaseModel):
 MAX_STATS_DAYS = 400
 
 
+class PeriodAnswer(BaseModel):
+    """A 422 for statistics: a period that is backwards or too long (a sentence), or
+    a request FastAPI could not read (its list of validation errors)."""
+
+    detail: str | list[dict[str, Any]]
+
+
+PERIOD_REFUSED: dict[int | str, dict[str, Any]] = {422: {"model": PeriodAnswer}}
+
+
 def _figures(counts: DayCounts) -> dict[str, Any]:
     values: dict[str, Any] = {
         name: getattr(counts, name)
@@ -680,7 +690,7 @@ def install(app: FastAPI, admin: FleetAdmin) -> None:
             headers={"Content-Disposition": 'attachment; filename="guichet-audit.jsonl"'},
         )
 
-    @router.get("/stats")
+    @router.get("/stats", responses=PERIOD_REFUSED)
     async def get_stats(
         staff: Admin,
         start: date | None = None,
@@ -695,7 +705,7 @@ def install(app: FastAPI, admin: FleetAdmin) -> None:
     @router.get(
         "/stats.csv",
         response_class=PlainTextResponse,
-        responses={200: {"content": {"text/csv": {}}}},
+        responses={200: {"content": {"text/csv": {}}}, **PERIOD_REFUSED},
     )
     async def export_stats(
         staff: Admin,

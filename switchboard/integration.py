@@ -103,6 +103,12 @@ def key_for_token(db: Database, token: str) -> KeyInfo | None:
 # -- API ---------------------------------------------------------------------
 
 
+class DetailAnswer(BaseModel):
+    """A refusal: a sentence, or FastAPI's list of validation errors."""
+
+    detail: str | list[dict[str, Any]]
+
+
 class QueueNow(BaseModel):
     service_id: str
     name: str
@@ -197,7 +203,11 @@ def integration_router(
         wait a citizen joining now can expect."""
         return queues_now()
 
-    @router.get("/stats", response_model=stats_model)
+    @router.get(
+        "/stats",
+        response_model=stats_model,
+        responses={422: {"model": DetailAnswer}},
+    )
     async def get_stats(
         _key: Annotated[KeyInfo, Depends(scope(Scope.STATS))],
         start: date | None = None,
