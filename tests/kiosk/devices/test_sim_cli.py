@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import subprocess
@@ -337,6 +338,9 @@ async def test_demo_prints_reads_a_card_and_stops_everything_on_sigterm(tmp_path
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # Its own process group: if the test fails, every child goes with it (an
+        # orphaned demo booth, server and pcscd would disturb the tests after).
+        start_new_session=True,
     )
     assert proc.stdin is not None and proc.stdout is not None
     lines: list[str] = []
@@ -354,7 +358,7 @@ async def test_demo_prints_reads_a_card_and_stops_everything_on_sigterm(tmp_path
         assert (tmp_path / "demo" / "DEMO").exists()
         children = psutil.Process(proc.pid).children(recursive=True)
         names = {child.name() for child in children}
-        assert {"cupsd", "pcscd"} <= names, names
+        assert {"cupsd", "pcscd"} <= names, (names, banner)
 
         devices = load_settings(tmp_path / "demo" / "booth.toml").devices
         assert {"scanner", "a4_printer", "smart_card"} <= {
@@ -389,6 +393,7 @@ async def test_demo_prints_reads_a_card_and_stops_everything_on_sigterm(tmp_path
         assert not pdf_dir.exists()
     finally:
         if proc.poll() is None:
-            proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         drain.join(timeout=10)
