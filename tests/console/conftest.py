@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from fixtures.browser import AgentPage, agent_login, launch_chromium, new_agent_page
+from fixtures.device_handler import SimDeviceHandler
 from fixtures.server import RunningServer
 from playwright.async_api import Browser, async_playwright
 
@@ -42,3 +43,13 @@ async def alice(console: AgentPage, switchboard: RunningServer) -> AgentPage:
         console.page, switchboard.base_url, "alice", switchboard.agent_passwords["alice"]
     )
     return console
+
+
+@pytest.fixture
+async def handler() -> AsyncIterator[SimDeviceHandler]:
+    """The booth's device handler on simulated devices (tests/fixtures/device_handler.py)."""
+    h = await SimDeviceHandler().start()
+    try:
+        yield h
+    finally:
+        await h.stop()

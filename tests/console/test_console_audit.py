@@ -5,7 +5,6 @@ Chromium, the aiortc ``FakeBooth`` with the booth's real device router and simul
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -26,15 +25,6 @@ DEVICE_TIMEOUT_MS = 10_000
 AUDIT_WAIT_S = 10.0
 CARD_UID = "04A1B2C3D4E5F6"
 CODE_TEXT = "CONVOC-2026-000123"
-
-
-@pytest.fixture
-async def handler() -> AsyncIterator[SimDeviceHandler]:
-    h = await SimDeviceHandler().start()
-    try:
-        yield h
-    finally:
-        await h.stop()
 
 
 def trail(db_file: Path) -> list[Entry]:

@@ -9,7 +9,6 @@ drawn in memory (see tests/fixtures/device_handler.py for why).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -37,15 +36,6 @@ def _small_pdf() -> bytes:
     )
     padding = b"% " + bytes(range(32, 127)) * 400 + b"\n"
     return body + padding + b"trailer << /Root 1 0 R >>\n%%EOF\n"
-
-
-@pytest.fixture
-async def handler() -> AsyncIterator[SimDeviceHandler]:
-    h = await SimDeviceHandler().start()
-    try:
-        yield h
-    finally:
-        await h.stop()
 
 
 async def _in_call(page: Page, booth: FakeBooth) -> None:

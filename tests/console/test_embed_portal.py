@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -47,15 +47,6 @@ def serve(directory: Path, port: int) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-@pytest.fixture
-async def handler() -> AsyncIterator[SimDeviceHandler]:
-    h = await SimDeviceHandler().start()
-    try:
-        yield h
-    finally:
-        await h.stop()
 
 
 @pytest.fixture

@@ -13,22 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 from fixtures.clients import agent, booth
-from fixtures.server import RunningServer, start_switchboard
-
-from switchboard import auth
-from switchboard.auth import StaffRole
-from switchboard.db import Database
+from fixtures.server import RunningServer, add_staff_accounts, start_switchboard
 
 pytestmark = pytest.mark.timeout(90)
-
-
-def _staff(server: RunningServer) -> None:
-    db = Database(f"sqlite:///{server.data_dir / 'guichet.sqlite3'}")
-    try:
-        auth.add_staff(db, "ada", "ada-pw", StaffRole.ADMIN, "Ada Admin")
-        auth.add_staff(db, "tom", "tom-pw", StaffRole.TECHNICIAN, "Tom Technicien")
-    finally:
-        db.close()
 
 
 @contextlib.contextmanager
@@ -72,7 +59,7 @@ async def test_calls_abandons_and_ratings_reach_the_admins_statistics(tmp_path: 
             await client.close()
         await asyncio.sleep(1.5)  # the recorder writes once a second
 
-        _staff(server)
+        add_staff_accounts(server)
         with _signed_in(server, "tom") as tom:
             assert tom.get("/api/v1/admin/stats").status_code == 403
             assert tom.get("/api/v1/admin/stats.csv").status_code == 403

@@ -21,13 +21,10 @@ from pathlib import Path
 import httpx
 import pytest
 from fixtures.clients import agent, booth
-from fixtures.server import RunningServer, free_port, start_switchboard
+from fixtures.server import RunningServer, add_staff_accounts, free_port, start_switchboard
 from hypothesis import given
 from hypothesis import strategies as st
 
-from switchboard import auth
-from switchboard.auth import StaffRole
-from switchboard.db import Database
 from switchboard.settings import SettingsError, load_settings
 from switchboard.webhook_signing import (
     DELIVERY_HEADER,
@@ -282,12 +279,7 @@ async def test_call_started_and_ended_reach_the_integrator_signed(
 
 
 def _admin_deliveries(server: RunningServer, tmp_path: Path) -> list[dict[str, object]]:
-    db = Database(f"sqlite:///{server.data_dir / 'guichet.sqlite3'}")
-    try:
-        auth.add_staff(db, "ada", "ada-pw", StaffRole.ADMIN, "Ada Admin")
-        auth.add_staff(db, "tom", "tom-pw", StaffRole.TECHNICIAN, "Tom Technicien")
-    finally:
-        db.close()
+    add_staff_accounts(server)
     with httpx.Client(base_url=server.base_url) as tech:
         tech.post("/api/v1/admin/login", json={"username": "tom", "password": "tom-pw"})
         assert tech.get("/api/v1/admin/webhooks").status_code == 403
