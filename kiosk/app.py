@@ -120,6 +120,8 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
         self.technician_pad: Any = None
         """The technician PIN pad (``kiosk.ui.technician.PinPad``)."""
         self._start_task: asyncio.Task[None] | None = None
+        self.speech_guide: Any = None
+        """The spoken guidance (``kiosk.ui.speech_guide.SpeechGuide``), made in build()."""
 
     def build(self) -> Any:
         """Create the screens (importing them here: they need the configured window)."""
@@ -133,11 +135,17 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
         from kiosk.ui.goodbye import GoodbyeScreen
         from kiosk.ui.idle_warning import IdleWarning
         from kiosk.ui.out_of_service import OutOfServiceScreen
+        from kiosk.speech import SpeechOutput
         from kiosk.ui.setup import SetupScreen
+        from kiosk.ui.speech_guide import SpeechGuide
         from kiosk.ui.technician import PinPad, TechnicianScreen
         from kiosk.ui.waiting import WaitingScreen
         from kiosk.ui.welcome import WelcomeScreen
 
+        # Before the screens: their header's "Listen" button reads its availability.
+        self.speech_guide = SpeechGuide(
+            self.state, self.translator, SpeechOutput(volume=self.settings.volume / 100)
+        )
         Window.clearcolor = (1, 1, 1, 1)
         Window.bind(on_request_close=self.on_request_close)
         Window.bind(on_touch_down=self._any_touch)
@@ -184,6 +192,11 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
         from kiosk.service_watchdog import start_booth_watchdog
 
         self.service_watchdog = start_booth_watchdog(self)  # systemd READY/WATCHDOG/STOPPING
+
+    def on_stop(self) -> None:
+        """The app stops: the voice stops and its WAV directory goes."""
+        if self.speech_guide is not None:
+            self.speech_guide.close()
 
     def _stop_requested(self, signum: int) -> None:
         logger.info("signal %s: stopping the booth", signum)

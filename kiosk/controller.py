@@ -460,6 +460,10 @@ class BoothController:
         if language in self.settings.languages:
             self.dispatch(s.LanguageChosen(language))
 
+    def toggle_speech(self) -> None:
+        """The header's "Listen" button: spoken guidance on or off for this citizen."""
+        self.dispatch(s.SpeechToggled())
+
     def back(self) -> None:
         """Back from the service list to the welcome screen."""
         self.dispatch(s.BackTapped())

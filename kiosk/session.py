@@ -94,6 +94,13 @@ class LanguageChosen(Event):
 
 
 @dataclass(frozen=True)
+class SpeechToggled(Event):
+    """The header's "Listen" button (any citizen screen): spoken guidance on or off."""
+
+    citizen = True
+
+
+@dataclass(frozen=True)
 class BackTapped(Event):
     """From the service list back to the welcome screen."""
 
@@ -308,6 +315,8 @@ class SessionData:
     """Everything the screens show about the current citizen."""
 
     language: str = DEFAULT_LANGUAGE
+    speech_on: bool = False
+    """The citizen asked for spoken guidance (header toggle); off for the next citizen."""
     service_id: str | None = None
     service_name: str | None = None
     position: int | None = None
@@ -351,8 +360,12 @@ class SessionMachine:
         self.last_activity = now
         self.data = replace(self.data, idle_warning=False)
 
-    def _fresh(self, language: str | None = None) -> SessionData:
-        return SessionData(language=language or self.default_language)
+    def _fresh(self, keep: SessionData | None = None) -> SessionData:
+        """Blank session data; ``keep``: the same citizen goes on (their language and
+        spoken guidance stay, everything else goes)."""
+        if keep is None:
+            return SessionData(language=self.default_language)
+        return SessionData(language=keep.language, speech_on=keep.speech_on)
 
     def _reset_to_welcome(self, now: float) -> list[Effect]:
         self.data = self._fresh()
@@ -364,7 +377,7 @@ class SessionMachine:
         # The transcript and agent go now: the goodbye screen needs only the language
         # (and the call's id, to send the citizen's rating if they give one).
         self.data = replace(
-            self._fresh(self.data.language), end_reason=reason, rating_call_id=call_id or None
+            self._fresh(self.data), end_reason=reason, rating_call_id=call_id or None
         )
         self._go(State.GOODBYE, now)
         return [EndCall(call_id=call_id, notify_server=notify_server), Wipe()]
@@ -374,7 +387,7 @@ class SessionMachine:
         assert d.service_id is not None  # noqa: S101 - checked by the caller
         # The transcript and agent go; the service stays, with a plain word of why.
         self.data = replace(
-            self._fresh(d.language),
+            self._fresh(d),
             service_id=d.service_id,
             service_name=d.service_name,
             notice=MSG_CALL_LOST,
@@ -421,13 +434,16 @@ class SessionMachine:
             return self._tick(now)
         if isinstance(event, Touch):
             return []
+        if isinstance(event, SpeechToggled):
+            self.data = replace(d, speech_on=not d.speech_on)
+            return []
         if isinstance(event, CallStarted) and s is not State.WAITING:
             logger.warning("call %s arrived in state %s: refused", event.call_id, s.value)
             return [RefuseCall(call_id=event.call_id)]
         if isinstance(event, ErrorOccurred):
             if s is State.WAITING and d.position is None:
                 # The join was refused (closed, unknown service...): back to the list.
-                self.data = replace(self._fresh(d.language), notice=event.message)
+                self.data = replace(self._fresh(d), notice=event.message)
                 self._go(State.CHOOSING, now)
             elif s is not State.OUT_OF_SERVICE:
                 self.data = replace(d, notice=event.message)
@@ -464,14 +480,14 @@ class SessionMachine:
                         d, position=event.position, estimated_wait_s=event.estimated_wait_s
                     )
             elif isinstance(event, CancelTapped):
-                self.data = self._fresh(d.language)
+                self.data = self._fresh(d)
                 self._go(State.CHOOSING, now)
                 return [LeaveQueue()]
             elif isinstance(event, LeftQueue):
                 notice = (
                     "This service has just closed." if event.reason == "service_closed" else None
                 )
-                self.data = replace(self._fresh(d.language), notice=notice)
+                self.data = replace(self._fresh(d), notice=notice)
                 self._go(State.CHOOSING, now)
             elif isinstance(event, CallStarted):
                 self.data = replace(

@@ -19,6 +19,7 @@ APT_PACKAGES=(
   systemd udev shellcheck xinit x11-xserver-utils   # booth OS files: units and rules verified, kiosk X session, installer lint
   coturn                                            # TURN relay (tests run a private one on 127.0.0.1)
   strace                                            # privacy proof: every file the booth process writes
+  espeak-ng                                         # offline spoken guidance (fr en es ar pt voices)
 )
 
 SUDO=""

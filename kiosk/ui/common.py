@@ -7,14 +7,17 @@ red only for hanging up); every touch target is at least ``TOUCH_MIN`` high, abo
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from kivy.lang import Builder
 from kivy.metrics import dp
+from kivy.properties import BooleanProperty
 from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
+
+from kiosk import guidance
 
 BLUE = (0.0, 0.0, 0.569, 1.0)
 BLUE_DARK = (0.0, 0.0, 0.38, 1.0)
@@ -31,38 +34,19 @@ NOTICE_BG = (1.0, 0.93, 0.85, 1.0)
 
 TOUCH_MIN = dp(96)
 """Smallest touch target height (≥ 2 cm at 1280x800 on a 15" panel)."""
-HEADER_H = dp(88)
+HEADER_H = TOUCH_MIN + dp(16)
+"""The header holds the "Listen" button, a full touch target high."""
+SPEECH_BUTTON_W = dp(230)
+STAFF_SCREENS = ("setup", "technician")
+"""Screens for staff only: no spoken guidance, no "Listen" button."""
 
 KV_DIR = Path(__file__).resolve().parent
 
 
-RATING_REASONS = (
-    ("wait", "I waited too long"),
-    ("technical", "Sound, picture or device problem"),
-    ("unclear", "My question was not solved"),
-    ("other", "Another reason"),
-)
-"""What the goodbye screen offers after an unhappy or neutral face: the reason
-sent to the server, and its English msgid."""
-
-END_MESSAGES = {
-    "media_unavailable": "The camera or the microphone is not working.",
-    "failed": "The call was interrupted.",
-    "peer_lost": "The call was interrupted.",
-    "agent_gone": "The call was interrupted.",
-    "relay_failed": "The video connection could not be made. Please try again later.",
-}
-"""Extra line on the goodbye screen when the call did not end normally (msgids)."""
-
-
-def wait_minutes(estimated_wait_s: float) -> int:
-    """Whole minutes to show for an estimate, rounded up (0: "less than a minute").
-
-    Rounded up so the booth never promises an agent sooner than the estimate.
-    """
-    if estimated_wait_s < 60:
-        return 0
-    return math.ceil(estimated_wait_s / 60)
+# The screens and the spoken guidance (kiosk.guidance, no Kivy) share these texts.
+RATING_REASONS = guidance.RATING_REASONS
+END_MESSAGES = guidance.END_MESSAGES
+wait_minutes = guidance.wait_minutes
 
 
 def load_kv(name: str) -> None:
@@ -78,6 +62,20 @@ class BoothScreen(Screen):  # type: ignore[misc]  # kivy has no type information
 
 class TechnicianCorner(ButtonBehavior, Label):  # type: ignore[misc]  # kivy has no types
     """The header's booth name: the hidden technician gesture's target."""
+
+
+class SpeechButton(ButtonBehavior, BoxLayout):  # type: ignore[misc]  # kivy has no types
+    """The header's "Listen" toggle: the screens read aloud for this citizen, or not.
+
+    On it is filled and its loudspeaker sends waves; off it is outlined and its
+    loudspeaker is crossed out (the state shows by shape, not only by colour).
+    Without espeak-ng it stays, greyed, saying the voice is unavailable: a helper
+    looking for it learns why, rather than hunting for a button that is not there.
+    """
+
+    citizen = BooleanProperty(True)
+    """Shown on the citizen screens only (hidden on the staff screens)."""
+    speech_on = BooleanProperty(False)
 
 
 load_kv("common")

@@ -42,6 +42,8 @@ class BoothState(EventDispatcher):  # type: ignore[misc]  # kivy has no type inf
 
     screen = StringProperty("welcome")
     language = StringProperty("fr")
+    speech_on = BooleanProperty(False)
+    """The citizen turned spoken guidance on (the header's "Listen" button)."""
     languages = ListProperty([])
     booth_name = StringProperty("")
     services = ListProperty([])
@@ -115,6 +117,7 @@ class BoothState(EventDispatcher):  # type: ignore[misc]  # kivy has no type inf
         c = self.controller
         d = c.data
         self.language = d.language
+        self.speech_on = d.speech_on
         self.booth_name = c.booth_name
         services = [
             {

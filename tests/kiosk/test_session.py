@@ -34,6 +34,7 @@ from kiosk.session import (
     ServiceChosen,
     SessionData,
     SessionMachine,
+    SpeechToggled,
     StartCall,
     StartTapped,
     State,
@@ -323,6 +324,53 @@ def test_transcript_is_bounded() -> None:
     assert m.data.transcript[-1].id == "m499"
 
 
+def test_speech_toggles_on_any_citizen_screen_and_follows_the_citizen_to_goodbye() -> None:
+    m = machine()
+    m.handle(SpeechToggled(), 0)
+    assert m.data.speech_on and m.state is State.WELCOME
+    m.handle(StartTapped(), 1)
+    m.handle(ServiceChosen("caf", "CAF"), 2)
+    assert m.data.speech_on, "the same citizen keeps it while waiting"
+    m.handle(CancelTapped(), 3)
+    assert m.state is State.CHOOSING and m.data.speech_on
+    m.handle(ServiceChosen("caf", "CAF"), 4)
+    m.handle(CallStarted("call-1", "Agnès"), 5)
+    m.handle(CallEnded("peer_lost", by_server=True), 6)
+    assert m.state is State.WAITING and m.data.speech_on, "requeued: still the same citizen"
+    m.handle(CallStarted("call-2", "Agnès"), 7)
+    m.handle(SpeechToggled(), 8)
+    assert not m.data.speech_on, "turned off during the call"
+    m.handle(SpeechToggled(), 8)
+    m.handle(HangupTapped(), 9)
+    assert m.state is State.GOODBYE and m.data.speech_on
+    m.handle(FinishTapped(), 10)
+    assert m.state is State.WELCOME and not m.data.speech_on, "off for the next citizen"
+
+
+def test_speech_is_off_after_an_idle_reset_and_out_of_service() -> None:
+    m = machine()
+    m.handle(StartTapped(), 0)
+    m.handle(SpeechToggled(), 0)
+    m.handle(Tick(), 100)
+    assert m.state is State.WELCOME and m.data == SessionData()
+    m.handle(SpeechToggled(), 101)
+    m.handle(ServerDown(), 102)
+    assert m.state is State.OUT_OF_SERVICE and not m.data.speech_on
+
+
+def test_refused_join_and_closed_service_keep_speech_on() -> None:
+    m = machine()
+    m.handle(StartTapped(), 0)
+    m.handle(SpeechToggled(), 0)
+    m.handle(ServiceChosen("caf", "CAF"), 1)
+    m.handle(ErrorOccurred("This service is closed."), 1)
+    assert m.state is State.CHOOSING and m.data.speech_on
+    m.handle(ServiceChosen("caf", "CAF"), 2)
+    m.handle(QueuedUpdate("caf", 1, 0), 2)
+    m.handle(LeftQueue("service_closed"), 3)
+    assert m.state is State.CHOOSING and m.data.speech_on
+
+
 # ---------------------------------------------------------------------------
 # Random sequences
 # ---------------------------------------------------------------------------
@@ -358,6 +406,7 @@ events: st.SearchStrategy[Event] = st.one_of(
     st.just(ServerDown()),
     st.just(ServerUp()),
     st.builds(ErrorOccurred, texts),
+    st.just(SpeechToggled()),
 )
 
 
@@ -376,7 +425,10 @@ def test_random_sequences_never_raise_and_welcome_is_always_wiped(
             assert Wipe() in effects
             assert m.data == SessionData(), "nothing of the citizen survives"
         if m.state is State.OUT_OF_SERVICE:
-            assert m.data == SessionData()
+            # Spoken guidance may be turned on there (to hear why the booth is down).
+            assert m.data == SessionData(speech_on=m.data.speech_on)
+            if before is not State.OUT_OF_SERVICE:
+                assert not m.data.speech_on
         if m.state in (State.GOODBYE, State.WELCOME, State.OUT_OF_SERVICE):
             assert m.data.transcript == ()
             assert m.data.agent_name is None
