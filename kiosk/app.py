@@ -128,6 +128,7 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
         from kivy.core.window import Window
         from kivy.uix.screenmanager import NoTransition, ScreenManager
 
+        from kiosk.speech import SpeechOutput
         from kiosk.ui.call import CallScreen
         from kiosk.ui.choose_service import ChooseServiceScreen
         from kiosk.ui.closed import ClosedScreen
@@ -135,7 +136,6 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
         from kiosk.ui.goodbye import GoodbyeScreen
         from kiosk.ui.idle_warning import IdleWarning
         from kiosk.ui.out_of_service import OutOfServiceScreen
-        from kiosk.speech import SpeechOutput
         from kiosk.ui.setup import SetupScreen
         from kiosk.ui.speech_guide import SpeechGuide
         from kiosk.ui.technician import PinPad, TechnicianScreen

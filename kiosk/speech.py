@@ -141,8 +141,9 @@ class SpeechOutput:
             return False
         utterance = Utterance(language, spoken, max(0.0, min(1.0, volume)) * self.volume)
         self.spoken.append(utterance)
+        asked = time.perf_counter()
         self._task = asyncio.get_running_loop().create_task(
-            self._speak(utterance, voice, time.perf_counter()), name="speech"
+            self._speak(utterance, voice, self._wav_path(), asked), name="speech"
         )
         return True
 
@@ -164,6 +165,18 @@ class SpeechOutput:
         self._closed = True
         self.stop()
         self._remove_dir()
+
+    async def aclose(self) -> None:
+        """:meth:`close`, and wait for the stopped utterance to let go of its process.
+
+        (Cancelling an espeak-ng start together with asyncio's own pipe task, as a
+        loop shutting down does, can leave it waiting forever: stop it first.)
+        """
+        task = self._task
+        self.close()
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     @property
     def directory(self) -> Path | None:
@@ -190,8 +203,7 @@ class SpeechOutput:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
 
-    async def _speak(self, utterance: Utterance, voice: str, asked: float) -> None:
-        wav = self._wav_path()
+    async def _speak(self, utterance: Utterance, voice: str, wav: Path, asked: float) -> None:
         playback = Playback(utterance, wav)
         self.playbacks.append(playback)
         try:
@@ -211,7 +223,7 @@ class SpeechOutput:
     async def _synthesise(self, text: str, voice: str, wav: Path) -> bool:
         try:
             proc = await asyncio.create_subprocess_exec(
-                *synth_command(voice, str(wav), self.rate_wpm),
+                *synth_command(voice, str(wav), self.rate_wpm, self.engine),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,

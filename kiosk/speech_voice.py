@@ -47,13 +47,15 @@ def clean_text(text: str) -> str:
     return text[:MAX_CHARS]
 
 
-def synth_command(voice: str, wav_path: str, rate_wpm: int = RATE_WPM) -> list[str]:
+def synth_command(
+    voice: str, wav_path: str, rate_wpm: int = RATE_WPM, engine: str = ENGINE
+) -> list[str]:
     """espeak-ng's arguments to speak stdin's text into ``wav_path``.
 
     The text goes on stdin, never on the command line: a text starting with "-"
     cannot be taken for an option, and it does not show in ``ps``.
     """
-    return [ENGINE, "-v", voice, "-s", str(rate_wpm), "-w", wav_path, "--stdin"]
+    return [engine, "-v", voice, "-s", str(rate_wpm), "-w", wav_path, "--stdin"]
 
 
 def phoneme_command(voice: str) -> list[str]:
