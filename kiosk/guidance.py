@@ -82,6 +82,7 @@ MSG_ROW_LEFT = "Row {row}, on the left: {name}."
 MSG_ROW_RIGHT = "Row {row}, on the right: {name}."
 MSG_BACK_TOP_LEFT = "The Back button is at the top left."
 MSG_SERVICE_IS = "Service: {service}."
+MSG_PLACE = "Your place in the queue: {position}."
 MSG_WAIT_MINUTES = "Estimated wait: about {minutes} minutes."
 MSG_CANCEL_AT_BOTTOM = "To leave the queue, touch Cancel at the bottom of the screen."
 MSG_HANG_UP_AT_BOTTOM = "To end the call, touch the red button Hang up, at the bottom."
@@ -102,6 +103,7 @@ SPEECH_MSGIDS = (
     MSG_ROW_RIGHT,
     MSG_BACK_TOP_LEFT,
     MSG_SERVICE_IS,
+    MSG_PLACE,
     MSG_WAIT_MINUTES,
     MSG_CANCEL_AT_BOTTOM,
     MSG_HANG_UP_AT_BOTTOM,
@@ -184,7 +186,8 @@ def _waiting(f: ScreenFacts) -> list[Line]:
     elif f.position == 1:
         lines.append(Line.of("You are next"))
     else:
-        lines.append(Line.of("You are number {position} in the queue", position=f.position))
+        # Not the screen's "n° {position}": espeak-ng reads "n°" as the letter N.
+        lines.append(Line.of(MSG_PLACE, position=f.position))
     if f.estimated_wait_s >= 0:
         minutes = wait_minutes(f.estimated_wait_s)
         if minutes == 0:

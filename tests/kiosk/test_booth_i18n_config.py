@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import controller, i18n, technician
+from kiosk import controller, guidance, i18n, technician
 from kiosk.call import booth_devices
 from kiosk.config import BoothSettings, load_settings
 
@@ -33,6 +33,7 @@ def ui_msgids() -> set[str]:
         *controller.CONSENT_QUESTIONS.values(),
         *booth_devices.ACTIVITY_MSGIDS,
         *technician.MSGIDS,
+        *guidance.SPEECH_MSGIDS,
     }
     return found
 

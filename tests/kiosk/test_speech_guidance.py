@@ -121,7 +121,7 @@ def test_english_waiting_screen_says_position_wait_recording_and_how_to_leave() 
     )
     text = g.render(g.guidance(facts), strict_gettext("en"))
     assert "Service: CAF." in text
-    assert "You are number 3 in the queue." in text
+    assert "Your place in the queue: 3." in text
     assert "Estimated wait: about 3 minutes." in text
     assert "The recording is kept 30 days" in text
     assert text.endswith("To leave the queue, touch Cancel at the bottom of the screen.")
@@ -183,7 +183,7 @@ def test_speech_follows_changes_worth_saying_and_only_those() -> None:
     said, lines = g.next_speech(said, replace(waiting, estimated_wait_s=540))
     assert lines == (), "the estimate alone moving is not worth interrupting"
     said, lines = g.next_speech(said, replace(waiting, position=2, estimated_wait_s=300))
-    assert g.Line.of("You are number {position} in the queue", position=2) in lines
+    assert g.Line.of(g.MSG_PLACE, position=2) in lines
 
     call = g.ScreenFacts("call", "en", agent_name="Alice")
     said, lines = g.next_speech(said, call)
@@ -207,7 +207,7 @@ def test_screen_changed_under_a_modal_is_read_when_the_modal_closes() -> None:
     said, lines = g.next_speech(said, replace(waiting, idle_warning=True, position=2))
     assert lines == (), "the modal is not interrupted"
     said, lines = g.next_speech(said, replace(waiting, position=2))
-    assert g.Line.of("You are number {position} in the queue", position=2) in lines
+    assert g.Line.of(g.MSG_PLACE, position=2) in lines
 
 
 @pytest.mark.parametrize(
