@@ -16,13 +16,16 @@ from booth_device_scenarios import send_request
 from kivy_harness import BoothHarness, harness_settings
 
 from guichet import wire
+from kiosk import guidance as g
 from kiosk.controller import CONSENT_QUESTIONS
 from kiosk.i18n import Translator
 from kiosk.session import SessionData
 from kiosk.speech import Playback
 from kiosk.speech_voice import clean_text
 
-SCAN_QUESTION_FR = Translator("fr").gettext(CONSENT_QUESTIONS[wire.DeviceKind.SCAN])
+FR = Translator("fr").gettext
+"""The French catalogue: expected texts come from it, not from this file."""
+SCAN_QUESTION_FR = FR(CONSENT_QUESTIONS[wire.DeviceKind.SCAN])
 
 
 async def said(booth: BoothHarness, language: str, fragment: str, after: int = 0) -> Playback:
@@ -69,22 +72,22 @@ async def visit_with_speech(ctx: dict[str, Any]) -> None:
         assert out.available
         await booth.wait_for(lambda: booth.controller.services, what="catalogue")
         await booth.wait_screen("welcome")
-        await booth.wait_text("Écouter")
+        await booth.wait_text(FR("Listen"))
         from kiosk.ui import common as C  # here: Kivy's window is configured by now
 
         button = booth.find("speech_button")
         assert button.width >= C.TOUCH_MIN and button.height >= C.TOUCH_MIN
-        assert button_state(booth) == (False, False, "Écouter")
+        assert button_state(booth) == (False, False, FR("Listen"))
         assert list(out.spoken) == [], "the booth says nothing by itself"
         booth.screenshot("speech_button_off")
 
         # On: the welcome screen is read at once, in French.
         await booth.tap("speech_button")
-        welcome = await said(booth, "fr", "Bienvenue.")
-        assert "Touchez l'écran pour commencer." in welcome.utterance.text
+        welcome = await said(booth, "fr", FR("Welcome") + ".")
+        assert FR("Touch the screen to start") in welcome.utterance.text
         await played(booth, welcome)
         assert booth.controller.data.speech_on
-        assert button_state(booth) == (True, False, "Écouter")
+        assert button_state(booth) == (True, False, FR("Listen"))
         await booth.frames(3)
         booth.screenshot("speech_button_on")
 
@@ -94,14 +97,16 @@ async def visit_with_speech(ctx: dict[str, Any]) -> None:
         await played(booth, english)
         assert welcome.cancelled or welcome.finished
         await booth.tap("lang_fr")
-        await said(booth, "fr", "Bienvenue.", after=count(booth) - 1)
+        await said(booth, "fr", FR("Welcome") + ".", after=count(booth) - 1)
 
         # The service list: each service by name and where its button is.
         await booth.tap("start_button")
         await booth.wait_screen("choose")
         first = booth.controller.service_name(booth.controller.services[0])
-        choose = await said(booth, "fr", f"Ligne 1, à gauche : {first}.")
-        assert choose.utterance.text.startswith("Choisissez un service.")
+        choose = await said(
+            booth, "fr", g.render_line(g.Line.of(g.MSG_ROW_LEFT, row=1, name=first), FR)
+        )
+        assert choose.utterance.text.startswith(FR("Choose a service") + ".")
         await played(booth, choose)
         await booth.frames(3)
         booth.screenshot("speech_choose_on")
@@ -109,17 +114,19 @@ async def visit_with_speech(ctx: dict[str, Any]) -> None:
         # Waiting: the place in the queue.
         await booth.tap("service_caf")
         await booth.wait_screen("waiting")
-        waiting = await said(booth, "fr", "Vous êtes le prochain.")
+        waiting = await said(booth, "fr", FR("You are next") + ".")
         await played(booth, waiting)
-        assert "Pour quitter la file, touchez Annuler" in waiting.utterance.text
+        assert clean_text(FR(g.MSG_CANCEL_AT_BOTTOM)) in waiting.utterance.text
 
         console = await agent_console(server_from_ctx(ctx))
         call = await answer_next(console)
         try:
             await booth.wait_screen("call")
             agent = booth.controller.data.agent_name
-            in_call = await said(booth, "fr", f"Vous parlez avec {agent}.")
-            assert "Raccrocher" in in_call.utterance.text
+            in_call = await said(
+                booth, "fr", FR("You are talking with {agent}").format(agent=agent)
+            )
+            assert FR("Hang up") in in_call.utterance.text
             # Said once, short, and to its end (SoundLoader reports the end).
             await booth.wait_for(lambda: in_call.finished, timeout=20, what="call guidance played")
             assert in_call.deleted and not in_call.wav.exists()
@@ -130,7 +137,7 @@ async def visit_with_speech(ctx: dict[str, Any]) -> None:
             before = count(booth)
             send_request(call, "s1", kind="scan", dpi=300, colour=False)
             question = await said(booth, "fr", SCAN_QUESTION_FR, after=before)
-            assert "Touchez Oui à droite, ou Non à gauche." in question.utterance.text
+            assert clean_text(FR(g.MSG_CONSENT_BUTTONS)) in question.utterance.text
             await played(booth, question)
             await booth.tap("consent_no")
             await booth.wait_for(lambda: SCAN_QUESTION_FR not in booth.all_text(), what="closed")
@@ -143,8 +150,8 @@ async def visit_with_speech(ctx: dict[str, Any]) -> None:
         finally:
             await call.close()
 
-        goodbye = await said(booth, "fr", "Comment s'est passé cet échange ?")
-        assert "Trois boutons, de gauche à droite" in goodbye.utterance.text
+        goodbye = await said(booth, "fr", FR("How did the call go?"))
+        assert clean_text(FR(g.MSG_THREE_FACES).split("{")[0]) in goodbye.utterance.text
         await played(booth, goodbye)
         assert booth.controller.data.speech_on, "the same citizen still hears the booth"
         await booth.tap("finish_button")
@@ -153,7 +160,7 @@ async def visit_with_speech(ctx: dict[str, Any]) -> None:
         # The next citizen starts with speech off, and the voice has stopped.
         assert booth.controller.data == SessionData()
         await booth.wait_for(lambda: not out.speaking, what="voice stopped")
-        assert button_state(booth) == (False, False, "Écouter")
+        assert button_state(booth) == (False, False, FR("Listen"))
         assert goodbye.cancelled or goodbye.finished
         assert all(p.deleted for p in out.playbacks)
         assert out.directory is not None and list(out.directory.iterdir()) == []
@@ -165,14 +172,14 @@ async def visit_with_speech(ctx: dict[str, Any]) -> None:
         before = count(booth)
         await booth.tap("start_button")
         await booth.wait_screen("choose")
-        hint = await said(booth, "fr", "touchez Écouter, en haut à droite.", after=before)
+        hint = await said(booth, "fr", FR(g.MSG_INVITATION), after=before)
         assert hint.utterance.volume < 0.5 * welcome.utterance.volume
         await booth.frames(10)
         assert count(booth) == before + 1, "and nothing else while speech is off"
 
         # Tapping the button again stops the voice at once.
         await booth.tap("speech_button")
-        again = await said(booth, "fr", "Choisissez un service.", after=before + 1)
+        again = await said(booth, "fr", FR("Choose a service") + ".", after=before + 1)
         await played(booth, again)
         await booth.tap("speech_button")
         await booth.wait_for(lambda: again.cancelled and again.deleted, what="speech stopped")
@@ -186,8 +193,8 @@ async def engine_missing(ctx: dict[str, Any]) -> None:
     settings = harness_settings(booth_settings_ctx(ctx))
     async with BoothHarness(settings) as booth:
         await booth.wait_screen("out_of_service")
-        await booth.wait_text("Voix indisponible")
-        assert button_state(booth) == (False, True, "Voix indisponible")
+        await booth.wait_text(FR("Voice unavailable"))
+        assert button_state(booth) == (False, True, FR("Voice unavailable"))
         await booth.tap_at(
             *booth.find("speech_button").to_window(*booth.find("speech_button").center)
         )

@@ -108,3 +108,18 @@ def test_a_new_utterance_cuts_the_one_in_progress() -> None:
 
 def test_a_missing_or_failing_engine_leaves_the_booth_silent_not_broken() -> None:
     run_scenario("speech_playback_scenarios:engine_missing_or_failing_keeps_quiet", {})
+
+
+@pytest.mark.parametrize("language", sorted(VOICES))
+def test_each_language_guidance_is_read_by_its_own_voice_without_switching(
+    language: str,
+) -> None:
+    """Translated guidance in its voice: espeak-ng never falls back to another language
+    (it marks a switch as "(en)"), and the text is not the English one."""
+    text = g.render(
+        g.guidance(g.ScreenFacts("welcome", language)), i18n.Translator(language).gettext
+    )
+    english = g.render(g.guidance(g.ScreenFacts("welcome", "en")), i18n.Translator("en").gettext)
+    assert (text == english) == (language == "en")
+    said = phonemes(VOICES[language], text)
+    assert said and "(" not in said, said
