@@ -87,6 +87,16 @@ async def run(rounds: int) -> int:
             await Clock.async_tick()
 
     clock = asyncio.create_task(pump())
+    lags: list[float] = []
+
+    async def watch_loop() -> None:
+        # How late a 1 ms sleep wakes: what a touch or a video frame would wait.
+        while True:
+            start = time.perf_counter()
+            await asyncio.sleep(0.001)
+            lags.append((time.perf_counter() - start) * 1000 - 1)
+
+    watcher = asyncio.create_task(watch_loop())
     out = SpeechOutput()
     if not out.available:
         print("espeak-ng is not installed")
@@ -116,9 +126,11 @@ async def run(rounds: int) -> int:
         base = await baseline_ms(rounds * 2)
     finally:
         await out.aclose()
-        clock.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await clock
+        for task in (clock, watcher):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    print(f"loop lag while speaking: p50 {statistics.median(lags):.1f} ms, max {max(lags):.1f} ms")
     print(
         f"speech languages={len(VOICES)} synth_ms_p50={statistics.median(synth):.1f}"
         f" synth_ms_max={max(synth):.1f} play_start_ms_p50={statistics.median(start):.1f}"

@@ -25,13 +25,22 @@ import logging
 import shutil
 import tempfile
 import time
+import wave
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kiosk.speech_voice import ENGINE, RATE_WPM, clean_text, synth_command, voice_for
+from kiosk.speech_voice import (
+    ENGINE,
+    MIXER_RATE,
+    RATE_WPM,
+    clean_text,
+    mixer_pcm,
+    synth_command,
+    voice_for,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +91,20 @@ class Playback:
     cancelled: bool = False
     deleted: bool = False
     """The WAV was removed from disk after playing (or after the cancellation)."""
+
+
+def to_mixer_format(wav: Path) -> None:
+    """Rewrite espeak-ng's WAV in the mixer's own format (see ``MIXER_RATE``)."""
+    with wave.open(str(wav), "rb") as src:
+        if (src.getnchannels(), src.getsampwidth()) != (1, 2):
+            return  # not espeak-ng's usual output: SDL_mixer converts it itself
+        rate = src.getframerate()
+        pcm = mixer_pcm(src.readframes(src.getnframes()), rate)
+    with wave.open(str(wav), "wb") as out:
+        out.setnchannels(2)
+        out.setsampwidth(2)
+        out.setframerate(MIXER_RATE)
+        out.writeframes(pcm)
 
 
 async def _kill(proc: asyncio.subprocess.Process) -> None:
@@ -209,6 +232,7 @@ class SpeechOutput:
         try:
             if await self._synthesise(utterance.text, voice, wav):
                 playback.synth_ms = (time.perf_counter() - asked) * 1000
+                await asyncio.to_thread(to_mixer_format, wav)
                 await self._play(playback, asked)
         except asyncio.CancelledError:
             playback.cancelled = True

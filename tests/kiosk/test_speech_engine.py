@@ -15,7 +15,8 @@ from speech_playback_scenarios import SENTENCES
 
 from kiosk import guidance as g
 from kiosk import i18n
-from kiosk.speech_voice import RATE_WPM, VOICES, phoneme_command, synth_command
+from kiosk.speech import to_mixer_format
+from kiosk.speech_voice import MIXER_RATE, RATE_WPM, VOICES, phoneme_command, synth_command
 
 
 def synthesise(voice: str, text: str, wav: Path) -> wave.Wave_read:
@@ -123,3 +124,15 @@ def test_each_language_guidance_is_read_by_its_own_voice_without_switching(
     assert (text == english) == (language == "en")
     said = phonemes(VOICES[language], text)
     assert said and "(" not in said, said
+
+
+def test_a_real_wav_is_rewritten_in_the_mixer_format_with_the_same_duration(
+    tmp_path: Path,
+) -> None:
+    wav = tmp_path / "out.wav"
+    with synthesise("fr-fr", french_welcome(), wav) as w:
+        seconds = w.getnframes() / w.getframerate()
+    to_mixer_format(wav)
+    with wave.open(str(wav), "rb") as w:
+        assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (2, 2, MIXER_RATE)
+        assert abs(w.getnframes() / w.getframerate() - seconds) < 0.001

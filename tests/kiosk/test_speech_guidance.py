@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from kiosk import guidance as g
 from kiosk import i18n
 from kiosk.controller import CONSENT_QUESTIONS
-from kiosk.speech_voice import VOICES, clean_text, synth_command, voice_for
+from kiosk.speech_voice import VOICES, clean_text, mixer_pcm, synth_command, voice_for
 
 LANGUAGES = sorted(p.parent.parent.name for p in i18n.LOCALE_DIR.glob("*/LC_MESSAGES/*.po"))
 """Every catalogue of the booth (fr and en today; es, ar, pt once they exist)."""
@@ -248,3 +249,19 @@ def test_the_text_goes_to_espeak_on_stdin_never_as_an_argument() -> None:
     cmd = synth_command("fr-fr", "/tmp/x.wav")
     assert cmd[:1] == ["espeak-ng"] and cmd[-1] == "--stdin"
     assert cmd[cmd.index("-s") + 1] == "150" and cmd[cmd.index("-w") + 1] == "/tmp/x.wav"
+
+
+def test_mixer_pcm_doubles_espeak_rate_by_interpolation_on_both_channels() -> None:
+    mono = np.array([0, 100, -100, 32767], dtype="<i2").tobytes()
+    out = np.frombuffer(mixer_pcm(mono, 22050), dtype="<i2")
+    left, right = out[0::2], out[1::2]
+    assert list(left) == list(right)
+    assert list(left) == [0, 50, 100, 0, -100, 16333, 32767, 32767]
+
+
+def test_mixer_pcm_resamples_other_rates_and_keeps_the_duration() -> None:
+    mono = (np.sin(np.arange(16000) / 10) * 10000).astype("<i2").tobytes()
+    out = np.frombuffer(mixer_pcm(mono, 16000), dtype="<i2")
+    assert len(out) // 2 == 44100, "one second stays one second"
+    assert np.abs(out).max() <= 10000
+    assert mixer_pcm(b"", 22050) == b""
