@@ -34,6 +34,29 @@ _RTL_CLASSES = frozenset({"R", "AL"})
 _STRONG = {"L": "L", "R": "R", "AL": "R"}
 
 
+BIDI_CONTROLS = frozenset(
+    "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+"""Invisible direction marks, embeddings and isolates (a renderer may draw them as boxes)."""
+LRE, PDF = "\u202a", "\u202c"
+
+
+def has_bidi_controls(text: str) -> bool:
+    """True if ``text`` holds an invisible bidirectional control character."""
+    return not BIDI_CONTROLS.isdisjoint(text)
+
+
+def keep_ltr(value: str) -> str:
+    """``value`` embedded left to right if it starts so, for a right-to-left sentence.
+
+    A value put into a translated sentence ("مفتوح · 7 j/7, 24 h/24") would
+    otherwise have its leading number read as part of the Arabic around it
+    ("j/7, 24 h/24 7"). Uses LRE...PDF: ``bidi.algorithm`` (the one that mirrors
+    brackets) predates isolates.
+    """
+    return f"{LRE}{value}{PDF}" if paragraph_direction(value) == "L" else value
+
+
 def is_rtl_char(char: str) -> bool:
     """True for a strong right-to-left character (Arabic, Hebrew, Syriac, Thaana, N'Ko...)."""
     return unicodedata.bidirectional(char) in _RTL_CLASSES
@@ -57,12 +80,20 @@ def visual_line(line: str, base_dir: str | None = None) -> str:
     """One line as it must be drawn left to right: shaped, then reordered.
 
     ``base_dir`` is the paragraph direction (``"R"``, ``"L"``; None: from the line).
-    A line with no right-to-left character is returned unchanged.
+    A line with no right-to-left character is returned unchanged (but for the
+    invisible bidi controls, always left out: they have done their work).
     """
     if not has_rtl(line):
-        return line
+        return _drop_controls(line)
     shaped = arabic_reshaper.reshape(line)
-    return str(get_display(shaped, base_dir=base_dir or paragraph_direction(line) or "R"))
+    drawn = str(get_display(shaped, base_dir=base_dir or paragraph_direction(line) or "R"))
+    return _drop_controls(drawn)
+
+
+def _drop_controls(text: str) -> str:
+    if not has_bidi_controls(text):
+        return text
+    return "".join(c for c in text if c not in BIDI_CONTROLS)
 
 
 def _fits(line: str, width: float, measure: Measure, base_dir: str | None) -> bool:
@@ -142,7 +173,7 @@ def visual_lines(
         direction = base_dir or paragraph_direction(paragraph)
         if not has_rtl(paragraph):
             # Nothing to reorder: wrapped as Kivy would, returned as is.
-            result.extend(wrap_logical(paragraph, width, measure, direction))
+            result.extend(_drop_controls(x) for x in wrap_logical(paragraph, width, measure))
             continue
         for line in wrap_logical(paragraph, width, measure, direction):
             result.append(visual_line(line, direction))

@@ -39,7 +39,7 @@ def measure(text: str) -> float:
 
 
 def shaped(word: str) -> str:
-    return arabic_reshaper.reshape(word)
+    return str(arabic_reshaper.reshape(word))
 
 
 def drawn(word: str) -> str:
