@@ -14,7 +14,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kiosk.bidi_text import (
+    LRE,
+    has_bidi_controls,
     has_rtl,
+    keep_ltr,
     paragraph_direction,
     shorten_logical,
     visual_line,
@@ -163,3 +166,15 @@ def test_any_sentence_wraps_into_lines_that_fit_and_keep_every_word(
     logical = wrap_logical(text, width, measure)
     assert " ".join(logical) == text
     assert all(measure(x) <= width for x in visual_lines(text, width, measure))
+
+
+def test_a_value_keeps_its_own_order_inside_a_right_to_left_sentence() -> None:
+    hours = "7 j/7, 24 h/24"
+    # Without help, the leading 7 is read with the Arabic around it.
+    assert not visual_line(f"مفتوح · {hours}", "R").startswith(hours)
+    embedded = keep_ltr(hours)
+    assert embedded != hours and keep_ltr("مرحبا") == "مرحبا" and keep_ltr("12") == "12"
+    line = visual_line(f"مفتوح · {embedded}", "R")
+    assert line.startswith(hours) and line.endswith(drawn("مفتوح"))
+    assert not has_bidi_controls(line)  # invisible controls are never handed to the renderer
+    assert visual_lines(f"CAF{LRE}", 100, measure) == ["CAF"]
