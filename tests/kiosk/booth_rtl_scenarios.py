@@ -75,6 +75,8 @@ AR_CATALOGUE = {
     "It is closed until further notice.": "مغلق حتى إشعار آخر.",
     "{hours}:{minutes}": "{hours}:{minutes}",
     "Wednesday": "الأربعاء",
+    "Service temporarily unavailable": "الخدمة غير متاحة مؤقتا",
+    "The booth will be back by itself in a moment.": "سيعود الكشك إلى العمل تلقائيا بعد قليل.",
 }
 
 AGENT_LINE = "مرحبا، أنا Alice من CAF. ما هو رقم ملفك؟ مثلا 12345"
@@ -290,6 +292,8 @@ async def arabic_visit(ctx: dict[str, object]) -> None:
             call.peer.send_chat(AGENT_LINE)
             await booth.wait_text(AGENT_LINE)
             await booth.type_text("chat_input", CITIZEN_LINE)
+            await booth.frames(3)
+            booth.screenshot("rtl_call_typing_ar")
             await booth.tap("send_button")
             await booth.wait_for(lambda: call.peer.chats(), what="chat at the agent")
             assert call.peer.chats()[0].text == CITIZEN_LINE
@@ -332,3 +336,24 @@ async def arabic_visit(ctx: dict[str, object]) -> None:
         await check_screen(booth, "closed", min_rtl=2)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     FIGURES.write_text(json.dumps(figures, indent=2))
+
+
+async def arabic_first_booth(ctx: dict[str, object]) -> None:
+    """A booth whose first language is Arabic is built right to left from the start."""
+    from kiosk.ui.fonts import BOOTH_FONT
+
+    settings = harness_settings(
+        booth_settings_ctx(ctx), languages=["ar", "fr"], default_language="ar"
+    )
+    async with BoothHarness(settings) as booth:
+        translator = booth.app.translator
+        translator._locale_dir = arabic_locale_dir()  # the Arabic test catalogue
+        translator._cache.clear()
+        translator.set_language("fr")
+        translator.set_language("ar")
+        await booth.wait_screen("out_of_service")
+        await booth.wait_text("الخدمة غير متاحة مؤقتا")
+        assert BOOTH_FONT.rtl
+        # Built while reading right to left: the header's rows start on the right.
+        assert booth.find("brand_label").x > booth.find("booth_name_label").x
+        await check_screen(booth, "out_of_service", min_rtl=2)
