@@ -177,6 +177,10 @@ def check_rtl_label(label: Any) -> None:
     assert _pixels(naive) != _pixels(label.texture)
 
 
+GLYPHS_CHECKED: dict[str, int] = {}
+"""Screen: (character, font) pairs checked for a real glyph."""
+
+
 async def check_screen(booth: BoothHarness, name: str, min_rtl: int = 1) -> None:
     """Check the Arabic labels of the screen shown, then photograph it."""
     await booth.frames(3)
@@ -185,7 +189,7 @@ async def check_screen(booth: BoothHarness, name: str, min_rtl: int = 1) -> None
     assert len(rtl) >= min_rtl, (name, [w.text for w in labels])
     for label in rtl:
         check_rtl_label(label)
-    check_no_tofu(labels)
+    GLYPHS_CHECKED[name] = check_no_tofu(labels)
     booth.screenshot(f"rtl_{name}_ar")
 
 
@@ -334,6 +338,7 @@ async def arabic_visit(ctx: dict[str, object]) -> None:
         await booth.wait_text("هذا الكشك مغلق.")
         await booth.wait_text("يفتح من جديد يوم الأربعاء الساعة 8:00.")
         await check_screen(booth, "closed", min_rtl=2)
+    figures["glyphs_checked_per_screen"] = dict(GLYPHS_CHECKED)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     FIGURES.write_text(json.dumps(figures, indent=2))
 

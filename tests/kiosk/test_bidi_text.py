@@ -178,3 +178,14 @@ def test_a_value_keeps_its_own_order_inside_a_right_to_left_sentence() -> None:
     assert line.startswith(hours) and line.endswith(drawn("مفتوح"))
     assert not has_bidi_controls(line)  # invisible controls are never handed to the renderer
     assert visual_lines(f"CAF{LRE}", 100, measure) == ["CAF"]
+
+
+ALPHABET = st.sampled_from(list("مرحبالكمفيخدةأءئؤى لا CAFéàç0123456789 ().,:؟،!\n\u202a\u202c"))
+
+
+@given(st.text(ALPHABET, max_size=200), st.integers(min_value=40, max_value=600))
+def test_any_text_becomes_lines_that_fit_with_no_control_left(text: str, width: int) -> None:
+    lines = visual_lines(text, width, measure)
+    assert len(lines) >= text.count("\n") + 1
+    assert all(measure(x) <= width for x in lines)
+    assert not any(has_bidi_controls(x) for x in lines)
