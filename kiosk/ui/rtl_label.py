@@ -52,8 +52,9 @@ from kiosk.ui.fonts import BOOTH_FONT, covering_font
 
 RTL_WRAP_MARGIN_PX = 20
 """Our lines are this much narrower than the label's room, so that Kivy's own layout
-(word by word, with its own space width) never wraps one of them again (the margin
-DESIGN.md's Arabic note found; the RTL scenario checks Kivy lays out our lines as given)."""
+(word by word, with its own space width and kerning) never wraps one of them again.
+The RTL scenario checks Kivy lays out our lines as given; measured: with 0 it did on
+every screen walked too, the margin is the safety DESIGN.md's Arabic note asked for."""
 
 _MIRROR = {"left": "right", "right": "left", "auto": "right"}
 
