@@ -21,9 +21,11 @@ logger = logging.getLogger(__name__)
 MAX_FPS = 30
 
 
-KEYBOARD_LAYOUTS = {"fr": "azerty", "en": "qwerty"}
+KEYBOARD_LAYOUTS = {"fr": "azerty", "en": "qwerty", "es": "qwerty", "pt": "qwerty", "ar": "qwerty"}
 """On-screen keyboard per booth language. Kivy's azerty has no accented keys; its
-fr_CH has them but is QWERTZ, which a French citizen would not recognise."""
+fr_CH has them but is QWERTZ, which a French citizen would not recognise. Kivy has
+no Arabic layout: an Arabic-speaking citizen types the chat in Latin letters (the
+agent may still write Arabic, which the booth shows)."""
 
 
 def configure_kivy(settings: BoothSettings) -> None:

@@ -14,7 +14,7 @@ import requests
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from guichet import tls
-from kiosk import session
+from kiosk import i18n, session
 from kiosk.devices.config import DevicesConfig
 
 logger = logging.getLogger(__name__)
@@ -28,6 +28,8 @@ CATALOGUE_RETRY_MAX_S = 30.0
 CATALOGUE_REFRESH_S = 60.0
 """How often the service list (open/closed, waits) is refreshed while reachable."""
 HTTP_TIMEOUT_S = 5.0
+DEFAULT_LANGUAGES = ("fr", "en", "es", "ar", "pt")
+"""French first, then English, Spanish, Arabic and Portuguese (spoken in France)."""
 
 
 class InsecureTokenFile(Exception):
@@ -49,7 +51,8 @@ class BoothSettings(BaseModel):
     speaker: str | None = "default"
     """ALSA device for the agent's voice ("default" goes through PulseAudio where it
     runs); empty or none: no sound (chat only)."""
-    languages: list[str] = Field(default_factory=lambda: ["fr", "en"])
+    languages: list[str] = Field(default_factory=lambda: list(DEFAULT_LANGUAGES))
+    """Language buttons of the welcome screen, in order; each needs a catalogue."""
     default_language: str = "fr"
     idle_warning_s: float = Field(default=session.IDLE_WARNING_S, gt=0)
     waiting_idle_warning_s: float = Field(default=session.WAITING_IDLE_WARNING_S, gt=0)
@@ -120,6 +123,16 @@ class BoothSettings(BaseModel):
     def _language(self) -> BoothSettings:
         if not self.languages:
             raise ValueError("at least one language is needed")
+        if len(set(self.languages)) != len(self.languages):
+            raise ValueError(f"a language is listed twice in languages {self.languages}")
+        known = i18n.catalogue_languages()
+        for language in self.languages:
+            if language not in known:
+                raise ValueError(
+                    f"language {language!r} has no catalogue "
+                    f"(assets/locale/{language}/LC_MESSAGES/{i18n.DOMAIN}.po); "
+                    f"languages with one: {', '.join(known)}"
+                )
         if self.default_language not in self.languages:
             raise ValueError(f"default_language {self.default_language!r} not in languages")
         return self

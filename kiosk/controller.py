@@ -44,7 +44,7 @@ from kiosk.devices.camera_qr import CameraQrReader
 from kiosk.devices.manager import DeviceManager
 from kiosk.devices.receipt_printer import Receipt
 from kiosk.fleet import BoothFleet, peripheral_states
-from kiosk.i18n import Translator
+from kiosk.i18n import N_, Translator
 from kiosk.opening_hours import BoothHours, reopening
 from provisioning import enrol_uri
 from provisioning.booth_client import ProvisioningRefused, SyncOutcome
@@ -72,32 +72,32 @@ SCREEN_NAMES: dict[s.State, str] = {
 """Screen (Kivy ``Screen.name``) shown for each session state."""
 
 # Plain messages (English msgids, translated by the screens).
-MSG_SOMETHING_WRONG = "Something went wrong. Please try again."
-MSG_SERVICE_CLOSED = "This service is closed right now."
-MSG_MEDIA = "The camera or the microphone is not working."
-MSG_INTERRUPTED = "The call was interrupted."
+MSG_SOMETHING_WRONG = N_("Something went wrong. Please try again.")
+MSG_SERVICE_CLOSED = N_("This service is closed right now.")
+MSG_MEDIA = N_("The camera or the microphone is not working.")
+MSG_INTERRUPTED = N_("The call was interrupted.")
 # Setup screen (enrolment) messages: what happened and what to do, in plain words.
 SETUP_ERRORS = {
-    "unknown_code": "This code is not known. Check it and type it again.",
-    "code_used": "This code has already been used. Ask for a new code.",
-    "code_expired": "This code has expired. Ask for a new code.",
-    "wrong_site": "This code is for another site. Check the site or ask for a new code.",
+    "unknown_code": N_("This code is not known. Check it and type it again."),
+    "code_used": N_("This code has already been used. Ask for a new code."),
+    "code_expired": N_("This code has expired. Ask for a new code."),
+    "wrong_site": N_("This code is for another site. Check the site or ask for a new code."),
 }
-MSG_SETUP_UNREACHABLE = (
+MSG_SETUP_UNREACHABLE = N_(
     "The server cannot be reached. Check the network cable and the address, then try again."
 )
-MSG_SETUP_FAILED = "The booth could not be set up. Try again, or call support."
-MSG_SETUP_INCOMPLETE = "Type the 16 characters of the code, the server address and the site."
-MSG_SETUP_NOT_A_CODE = "This is not a set-up code. Show the set-up code's QR code."
-MSG_SETUP_OTHER_SERVER = (
+MSG_SETUP_FAILED = N_("The booth could not be set up. Try again, or call support.")
+MSG_SETUP_INCOMPLETE = N_("Type the 16 characters of the code, the server address and the site.")
+MSG_SETUP_NOT_A_CODE = N_("This is not a set-up code. Show the set-up code's QR code.")
+MSG_SETUP_OTHER_SERVER = N_(
     "This code is for another server than the one this booth is set to use. "
     "Ask for a code from this booth's server."
 )
 SETUP_CODE_CHARS = 16
 CONSENT_QUESTIONS: dict[wire.DeviceKind, str] = {
-    wire.DeviceKind.READ_CARD: "The agent asks to read your card. Do you agree?",
-    wire.DeviceKind.SCAN: "The agent asks to scan your document. Do you agree?",
-    wire.DeviceKind.READ_CODE: "The agent asks to read your convocation code. Do you agree?",
+    wire.DeviceKind.READ_CARD: N_("The agent asks to read your card. Do you agree?"),
+    wire.DeviceKind.SCAN: N_("The agent asks to scan your document. Do you agree?"),
+    wire.DeviceKind.READ_CODE: N_("The agent asks to read your convocation code. Do you agree?"),
 }
 """The question the consent modal asks for each request that reads something of the
 citizen's (English msgids, translated by the modal)."""

@@ -24,8 +24,35 @@ logger = logging.getLogger(__name__)
 DOMAIN = "guichet"
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "assets" / "locale"
 
-LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
+LANGUAGE_NAMES = {
+    "fr": "Français",
+    "en": "English",
+    "es": "Español",
+    "ar": "العربية",
+    "pt": "Português",
+}
 """Each language named in itself, as its button shows it."""
+RTL_LANGUAGES = frozenset({"ar"})
+"""Languages written right to left."""
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` as an English msgid for the catalogues; returns it unchanged.
+
+    Python code that keeps a msgid for later translation (a constant, a table) wraps
+    it in ``N_`` so the completeness test finds it.
+    """
+    return message
+
+
+def is_rtl(language: str) -> bool:
+    """Whether ``language`` is written right to left (Arabic)."""
+    return language in RTL_LANGUAGES
+
+
+def catalogue_languages(locale_dir: Path = LOCALE_DIR) -> list[str]:
+    """The languages that have a catalogue (``<lang>/LC_MESSAGES/guichet.po``), sorted."""
+    return sorted(po.parent.parent.name for po in locale_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
 
 
 def parse_po(text: str) -> dict[str, str]:

@@ -13,9 +13,19 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from kiosk.i18n import N_
+
 UTC_ZONE = ZoneInfo("UTC")
 DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+DAY_NAMES = (
+    N_("Monday"),
+    N_("Tuesday"),
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
+)
 """English msgids of the weekdays (translated by the closed screen)."""
 
 
@@ -82,10 +92,10 @@ class BoothHours:
         return None
 
 
-MSG_CLOSED = "This booth is closed."
-MSG_REOPENS = "It opens again on {day} at {time}."
-MSG_CLOSED_FOR_NOW = "It is closed until further notice."
-MSG_CLOCK = "{hours}:{minutes}"
+MSG_CLOSED = N_("This booth is closed.")
+MSG_REOPENS = N_("It opens again on {day} at {time}.")
+MSG_CLOSED_FOR_NOW = N_("It is closed until further notice.")
+MSG_CLOCK = N_("{hours}:{minutes}")
 """Clock format msgid: French ``{hours} h {minutes}`` (9 h 00), English 9:00."""
 
 

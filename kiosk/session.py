@@ -17,6 +17,8 @@ import logging
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from kiosk.i18n import N_
+
 logger = logging.getLogger(__name__)
 
 IDLE_WARNING_S = 60.0
@@ -37,7 +39,7 @@ DEFAULT_LANGUAGE = "fr"
 REQUEUE_REASONS = frozenset({"peer_lost", "agent_gone", "link_lost"})
 """Call ends nobody chose (the agent's browser gone, the link between booth and agent
 lost): the citizen goes back to the waiting room at the head of the queue."""
-MSG_CALL_LOST = (
+MSG_CALL_LOST = N_(
     "The connection with the agent was lost. You keep your place: you will be the next"
     " person answered."
 )
@@ -469,7 +471,9 @@ class SessionMachine:
                 return [LeaveQueue()]
             elif isinstance(event, LeftQueue):
                 notice = (
-                    "This service has just closed." if event.reason == "service_closed" else None
+                    N_("This service has just closed.")
+                    if event.reason == "service_closed"
+                    else None
                 )
                 self.data = replace(self._fresh(d.language), notice=notice)
                 self._go(State.CHOOSING, now)

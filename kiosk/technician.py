@@ -20,6 +20,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from kiosk.i18n import N_
+
 SCHEME = "scrypt"
 SCRYPT_N = 2**14
 SCRYPT_R = 8
@@ -44,40 +46,40 @@ TEST_READ_TIMEOUT_S = 30.0
 MAX_PIN_LENGTH = 12
 
 STATE_MSGIDS = {
-    "unknown": "Unknown",
-    "ready": "Ready",
-    "busy": "Busy",
-    "degraded": "Degraded",
-    "unavailable": "Unavailable",
+    "unknown": N_("Unknown"),
+    "ready": N_("Ready"),
+    "busy": N_("Busy"),
+    "degraded": N_("Degraded"),
+    "unavailable": N_("Unavailable"),
 }
 """Device states as the diagnostics screen shows them (English msgids)."""
 ROLE_MSGIDS = {
-    "receipt_printer": "Receipt printer",
-    "a4_printer": "A4 printer",
-    "card_reader": "Card reader",
-    "barcode_reader": "Code reader",
-    "scanner": "Scanner",
-    "smart_card": "Smart card reader",
+    "receipt_printer": N_("Receipt printer"),
+    "a4_printer": N_("A4 printer"),
+    "card_reader": N_("Card reader"),
+    "barcode_reader": N_("Code reader"),
+    "scanner": N_("Scanner"),
+    "smart_card": N_("Smart card reader"),
 }
 """Device roles as the diagnostics screen shows them (English msgids)."""
 LINK_MSGIDS = {
-    "connecting": "connecting",
-    "connected": "connected",
-    "disconnected": "disconnected",
-    "unauthorized": "refused (token)",
-    "revoked": "refused (booth revoked)",
-    "stopped": "stopped",
+    "connecting": N_("connecting"),
+    "connected": N_("connected"),
+    "disconnected": N_("disconnected"),
+    "unauthorized": N_("refused (token)"),
+    "revoked": N_("refused (booth revoked)"),
+    "stopped": N_("stopped"),
 }
 """Switchboard link states (English msgids)."""
-MSG_WRONG_PIN = "Wrong PIN."
-MSG_LOCKED = "Too many wrong PINs. Try again in {seconds} s."
-MSG_PRINTED = "Test page printed."
-MSG_CARD_READ = "Card read: {uid} ({card_type})"
-MSG_CODE_READ = "Code read: {code}"
-MSG_SCANNED = "Page scanned: {width} x {height} px"
-MSG_WAITING_CARD = "Present a card within {seconds} s…"
-MSG_WAITING_CODE = "Present a code within {seconds} s…"
-MSG_WORKING = "Working…"
+MSG_WRONG_PIN = N_("Wrong PIN.")
+MSG_LOCKED = N_("Too many wrong PINs. Try again in {seconds} s.")
+MSG_PRINTED = N_("Test page printed.")
+MSG_CARD_READ = N_("Card read: {uid} ({card_type})")
+MSG_CODE_READ = N_("Code read: {code}")
+MSG_SCANNED = N_("Page scanned: {width} x {height} px")
+MSG_WAITING_CARD = N_("Present a card within {seconds} s…")
+MSG_WAITING_CODE = N_("Present a code within {seconds} s…")
+MSG_WORKING = N_("Working…")
 TEST_TICKET_TITLE = "Guichet - test"
 
 MSGIDS = {

@@ -11,7 +11,7 @@ import asyncio
 import csv
 import io
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -274,6 +274,9 @@ class StatsView(BaseModel):
     services: list[str]
     """Every service and site with figures in the database (for the filters)."""
     sites: list[str]
+    service_names: dict[str, str] = {}
+    """French name of each service the catalogue offers now, by id; a service that
+    has figures but is no longer offered keeps its id."""
 
 
 MAX_STATS_DAYS = 400
@@ -317,7 +320,12 @@ def _period(start: date | None, end: date | None) -> tuple[date, date]:
 
 
 async def stats_view(
-    db: Database, start: date | None, end: date | None, service: str | None, site: str | None
+    db: Database,
+    start: date | None,
+    end: date | None,
+    service: str | None,
+    site: str | None,
+    service_names: Mapping[str, str] | None = None,
 ) -> StatsView:
     """The statistics of a period (default: the last 30 days) for the admin console
     and the integrators' API."""
@@ -337,6 +345,7 @@ async def stats_view(
         by_site=[StatsGroup(name=n, **_figures(c)) for n, c in sorted(report.by_site.items())],
         services=services,
         sites=sites,
+        service_names=dict(service_names or {}),
     )
 
 
@@ -367,6 +376,7 @@ class FleetAdmin:
         cookie_secure: bool,
         session_ttl_s: int,
         connected: Callable[[], Iterable[str]] = tuple,
+        service_names: Mapping[str, str] | None = None,
     ) -> None:
         self.db = db
         self.key = key
@@ -376,6 +386,8 @@ class FleetAdmin:
         self.session_ttl_s = session_ttl_s
         self.connected = connected
         """Ids of the booths connected to this process now."""
+        self.service_names = dict(service_names or {})
+        """French name of each catalogue service (statistics show names, not ids)."""
         self._told: dict[str, int] = {}
         """Last version each booth was told of."""
         self._looked_at = datetime.now(UTC)
@@ -700,7 +712,7 @@ def install(app: FastAPI, admin: FleetAdmin) -> None:
     ) -> StatsView:
         """Calls offered, answered and abandoned, waits, durations and satisfaction
         per day, service and site (default: the last 30 days)."""
-        return await stats_view(db, start, end, service, site)
+        return await stats_view(db, start, end, service, site, admin.service_names)
 
     @router.get(
         "/stats.csv",

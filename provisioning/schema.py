@@ -20,6 +20,8 @@ SCHEMA_VERSION = 1
 LanguageCode = Annotated[
     str, Field(min_length=2, max_length=8, pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 ]
+BOOTH_LANGUAGES = ("fr", "en", "es", "ar", "pt")
+"""Languages the booth has catalogues for (``assets/locale``; a test keeps them equal)."""
 ServiceId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Colour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")]
 USB_ID_RE = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{4}$")
@@ -167,8 +169,9 @@ class BoothConfig(_Strict):
     services: Annotated[list[ServiceId], Field(max_length=64)] = Field(default_factory=list)
     """Service ids shown on the booth, in order; empty: every service of the catalogue."""
     languages: Annotated[list[LanguageCode], Field(min_length=1, max_length=16)] = Field(
-        default_factory=lambda: ["fr", "en"]
+        default_factory=lambda: list(BOOTH_LANGUAGES)
     )
+    """Language buttons of the booth, in order; each one of :data:`BOOTH_LANGUAGES`."""
     default_language: LanguageCode = "fr"
     branding: Branding = Field(default_factory=Branding)
     idle: IdleTimeouts = Field(default_factory=IdleTimeouts)
@@ -226,6 +229,15 @@ class BoothConfig(_Strict):
             raise ValueError(f"schema_version {self.schema_version} is not {SCHEMA_VERSION}")
         if self.default_language not in self.languages:
             raise ValueError(f"default_language {self.default_language!r} not in languages")
+        unknown = [lang for lang in self.languages if lang not in BOOTH_LANGUAGES]
+        if unknown:
+            # The booth refuses a config naming a language it has no catalogue for.
+            raise ValueError(
+                f"languages {unknown} have no booth translations"
+                f" (known: {', '.join(BOOTH_LANGUAGES)})"
+            )
+        if len(set(self.languages)) != len(self.languages):
+            raise ValueError("a language is listed twice")
         if len(set(self.services)) != len(self.services):
             raise ValueError("a service is listed twice")
         for role, peripheral in self.peripherals.items():

@@ -11,7 +11,7 @@ APT_PACKAGES=(
   chromium                                          # agent side in tests and the demo
   gettext                                           # msgfmt for the booth's catalogues
   fonts-dejavu-core                                 # booth fonts (DejaVu Sans draws Latin and Arabic)
-  fonts-noto-core                                   # Noto faces for other scripts (Arabic fallback, Tifinagh...)
+  fonts-noto-core                                   # Noto faces: Noto Sans Arabic (fallback), other scripts
   procps                                            # pkill/ps used by the scripts
   libsane-dev sane-utils libsane1                   # scanners (python-sane builds on libsane-dev)
   pcscd libpcsclite-dev swig vsmartcard-vpcd        # smart cards (pyscard builds with swig)

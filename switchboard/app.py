@@ -600,6 +600,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         settings.cookie_secure,
         settings.session_ttl_s,
         connected=lambda: list(hub.booths),
+        service_names={service.id: service.name_in("fr") for service in catalogue.services},
     )
     app.state.fleet_admin = fleet_admin
     admin_api.install(app, fleet_admin)
@@ -624,7 +625,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     async def stats_for_integrators(
         start: date | None, end: date | None, service: str | None, site: str | None
     ) -> admin_api.StatsView:
-        return await admin_api.stats_view(db, start, end, service, site)
+        return await admin_api.stats_view(db, start, end, service, site, fleet_admin.service_names)
 
     app.include_router(
         integration.integration_router(db, queues_now, stats_for_integrators, admin_api.StatsView)

@@ -16,9 +16,23 @@ DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_NAMES = {
     "fr": ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."),
     "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+    "es": ("lun.", "mar.", "mié.", "jue.", "vie.", "sáb.", "dom."),
+    "pt": ("seg.", "ter.", "qua.", "qui.", "sex.", "sáb.", "dom."),
+    # Arabic has no usual short weekday names: the full ones.
+    "ar": ("الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت", "الأحد"),
 }
-_ALWAYS_TEXT = {"fr": "7 j/7, 24 h/24", "en": "24/7"}
-_CLOSED_TEXT = {"fr": "fermé", "en": "closed"}
+_ALWAYS_TEXT = {
+    "fr": "7 j/7, 24 h/24",
+    "en": "24/7",
+    "es": "todos los días, 24 h",
+    "pt": "todos os dias, 24 h",
+    "ar": "كل يوم، 24 ساعة",
+}
+_CLOSED_TEXT = {"fr": "fermé", "en": "closed", "es": "cerrado", "pt": "fechado", "ar": "مغلق"}
+_SEPARATOR = {"fr": " ; ", "ar": "؛ "}
+"""Between day groups (default ``"; "``): French puts a space before it, Arabic has its own."""
+_COMMA = {"ar": "، "}
+"""Between the spans of one day (default ``", "``)."""
 LANGUAGES = tuple(_DAY_NAMES)
 
 _RULE = re.compile(r"^\s*(?P<days>[a-z]{3}(?:\s*-\s*[a-z]{3})?)\s+(?P<times>.+?)\s*$")
@@ -66,7 +80,8 @@ class OpeningHours:
         return any(s.start <= minute < s.end for s in self.days[local.weekday()])
 
     def describe(self, language: str) -> str:
-        """Short human text, e.g. fr ``lun.–ven. 9 h–17 h`` or en ``Mon–Fri 9:00–17:00``."""
+        """Short human text, e.g. fr ``lun.–ven. 9 h–17 h``, en ``Mon–Fri 9:00–17:00``,
+        es ``lun.–vie. 9:00–17:00``, pt ``seg.–sex. 9h00–17h00``; other languages: English."""
         lang = language if language in _DAY_NAMES else "en"
         if self.is_always:
             return _ALWAYS_TEXT[lang]
@@ -82,17 +97,21 @@ class OpeningHours:
                 continue
             names = _DAY_NAMES[lang]
             days = names[first] if first == last else f"{names[first]}–{names[last]}"
-            times = ", ".join(f"{_clock(s.start, lang)}–{_clock(s.end, lang)}" for s in spans)
+            times = _COMMA.get(lang, ", ").join(
+                f"{_clock(s.start, lang)}–{_clock(s.end, lang)}" for s in spans
+            )
             parts.append(f"{days} {times}")
         if not parts:
             return _CLOSED_TEXT[lang]
-        return (" ; " if lang == "fr" else "; ").join(parts)
+        return _SEPARATOR.get(lang, "; ").join(parts)
 
 
 def _clock(minute: int, lang: str) -> str:
     hours, minutes = divmod(minute, 60)
     if lang == "fr":
         return f"{hours} h" if minutes == 0 else f"{hours} h {minutes:02d}"
+    if lang == "pt":
+        return f"{hours}h{minutes:02d}"  # as written in Portugal: 9h00
     return f"{hours}:{minutes:02d}"
 
 

@@ -30,6 +30,7 @@ from kiosk.devices.camera_still import capture_still
 from kiosk.devices.config import Role
 from kiosk.devices.manager import DeviceManager
 from kiosk.devices.receipt_printer import Receipt
+from kiosk.i18n import N_
 
 logger = logging.getLogger(__name__)
 
@@ -52,26 +53,26 @@ SCANNER_FALLBACK_CODES = frozenset(
 is absent or gone; a jam or an open cover is told to the agent as it is)."""
 
 # Activity lines shown on the call screen (English msgids, French in guichet.po).
-MSG_PRINTING = "Printing…"
-MSG_PRINTED = "Printing done."
-MSG_PRESENT_CARD = "Please place your card on the reader."
-MSG_CARD_READ = "Card read. You can take it back."
-MSG_SCANNING = "Scanning…"
-MSG_SCANNED = "Scan done."
-MSG_SHOW_CODE = "Please show your code to the reader."
-MSG_SHOW_CODE_CAMERA = "Please show your code to the reader or to the camera."
-MSG_SHOW_CODE_CAMERA_ONLY = "Please show your code to the camera."
+MSG_PRINTING = N_("Printing…")
+MSG_PRINTED = N_("Printing done.")
+MSG_PRESENT_CARD = N_("Please place your card on the reader.")
+MSG_CARD_READ = N_("Card read. You can take it back.")
+MSG_SCANNING = N_("Scanning…")
+MSG_SCANNED = N_("Scan done.")
+MSG_SHOW_CODE = N_("Please show your code to the reader.")
+MSG_SHOW_CODE_CAMERA = N_("Please show your code to the reader or to the camera.")
+MSG_SHOW_CODE_CAMERA_ONLY = N_("Please show your code to the camera.")
 MSG_HOLD_DOCUMENT = {
-    3: "Hold your document in front of the camera: photo in 3…",
-    2: "Hold your document in front of the camera: photo in 2…",
-    1: "Hold your document in front of the camera: photo in 1…",
+    3: N_("Hold your document in front of the camera: photo in 3…"),
+    2: N_("Hold your document in front of the camera: photo in 2…"),
+    1: N_("Hold your document in front of the camera: photo in 1…"),
 }
 """Countdown lines (one msgid per second, so each is translated whole; a longer
 countdown shows the first line until 3)."""
-MSG_HOLD_STILL = "Hold still: taking the photo…"
-MSG_PHOTO_TAKEN = "Photo taken."
-MSG_CODE_READ = "Code read."
-MSG_REFUSED = "You said no: nothing was read."
+MSG_HOLD_STILL = N_("Hold still: taking the photo…")
+MSG_PHOTO_TAKEN = N_("Photo taken.")
+MSG_CODE_READ = N_("Code read.")
+MSG_REFUSED = N_("You said no: nothing was read.")
 MSG_NO_DEVICE = "pas de périphériques sur cette borne"
 MSG_NO_CODE_SOURCE = "ni lecteur de codes ni caméra utilisable sur cette borne"
 MSG_NO_SCAN_SOURCE = "ni scanner ni caméra utilisable sur cette borne"

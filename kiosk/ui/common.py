@@ -19,6 +19,8 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 
+from kiosk.i18n import N_
+
 BLUE = (0.0, 0.0, 0.569, 1.0)
 BLUE_DARK = (0.0, 0.0, 0.38, 1.0)
 BLUE_PALE = (0.925, 0.925, 0.996, 1.0)
@@ -40,20 +42,20 @@ KV_DIR = Path(__file__).resolve().parent
 
 
 RATING_REASONS = (
-    ("wait", "I waited too long"),
-    ("technical", "Sound, picture or device problem"),
-    ("unclear", "My question was not solved"),
-    ("other", "Another reason"),
+    ("wait", N_("I waited too long")),
+    ("technical", N_("Sound, picture or device problem")),
+    ("unclear", N_("My question was not solved")),
+    ("other", N_("Another reason")),
 )
 """What the goodbye screen offers after an unhappy or neutral face: the reason
 sent to the server, and its English msgid."""
 
 END_MESSAGES = {
-    "media_unavailable": "The camera or the microphone is not working.",
-    "failed": "The call was interrupted.",
-    "peer_lost": "The call was interrupted.",
-    "agent_gone": "The call was interrupted.",
-    "relay_failed": "The video connection could not be made. Please try again later.",
+    "media_unavailable": N_("The camera or the microphone is not working."),
+    "failed": N_("The call was interrupted."),
+    "peer_lost": N_("The call was interrupted."),
+    "agent_gone": N_("The call was interrupted."),
+    "relay_failed": N_("The video connection could not be made. Please try again later."),
 }
 """Extra line on the goodbye screen when the call did not end normally (msgids)."""
 

@@ -18,8 +18,9 @@ no ASCII digit, and an Arabic booth shows "CAF", agents' names, "12 min": so Ara
 is drawn with **DejaVu Sans** (Arabic, Latin, digits and punctuation in one face: no
 tofu box and one look on a screen). A label is drawn in one font, so the choice is:
 
-1. per language (:func:`language_font`): the booth's default font while that
-   language is shown (``BOOTH_FONT.font_name``, bound by a ``<Label>`` kv rule);
+1. per language (:func:`language_font_name`, :func:`language_font` for its file):
+   the booth's default font while that language is shown (``BOOTH_FONT.font_name``,
+   bound by a ``<Label>`` kv rule);
 2. per text (:func:`covering_font`): a text holding a character its font cannot
    draw (the "العربية" language button while the booth is in French, an Arabic
    chat line in a French call) is drawn with the first face of ``FALLBACK_FACES``
@@ -29,7 +30,12 @@ tofu box and one look on a screen). A label is drawn in one font, so the choice 
 A missing font file is logged once and left out: the booth then draws with Kivy's
 default font (tofu for Arabic, never a crash). To add a script: install a Debian
 font package that has it, add its face to ``FACES`` (and to ``FALLBACK_FACES``), and
-name it in ``LANGUAGE_FONTS`` for the languages written in it.
+name it in ``LANGUAGE_FONTS`` for the languages written in it (and a right-to-left
+language in ``kiosk.i18n.RTL_LANGUAGES``).
+
+Text is handed to labels in logical order (:func:`display_name` too): shaping and
+right-to-left order are the core label hook's job (``kiosk.ui.rtl_label``), done
+once for every label; text shaped beforehand would be reordered twice.
 """
 
 from __future__ import annotations
@@ -44,6 +50,8 @@ from fontTools.ttLib import TTFont
 from kivy.core.text import DEFAULT_FONT, LabelBase
 from kivy.event import EventDispatcher
 from kivy.properties import BooleanProperty, StringProperty
+
+from kiosk.i18n import LANGUAGE_NAMES, is_rtl
 
 logger = logging.getLogger(__name__)
 
@@ -79,9 +87,6 @@ FALLBACK_FACES = (DEJAVU_SANS, NOTO_SANS_ARABIC)
 LANGUAGE_FONTS = {"ar": DEJAVU_SANS.name}
 """Font alias per language; a language not named here uses Kivy's default (Roboto)."""
 
-RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur"})
-"""Languages written right to left (their screens are mirrored where order matters)."""
-
 _registered: set[str] = set()
 _missing_logged: set[Path] = set()
 
@@ -104,7 +109,7 @@ def register_fonts() -> list[str]:
     return sorted(_registered)
 
 
-def language_font(code: str) -> str:
+def language_font_name(code: str) -> str:
     """The font alias the booth draws language ``code`` with (Kivy's default if unavailable)."""
     name = LANGUAGE_FONTS.get(code)
     if name is None:
@@ -113,9 +118,22 @@ def language_font(code: str) -> str:
     return name if name in _registered else str(DEFAULT_FONT)
 
 
-def is_rtl_language(code: str) -> bool:
-    """True for a language written right to left."""
-    return code.split("_")[0].split("-")[0] in RTL_LANGUAGES
+def language_font(code: str, *, bold: bool = False) -> str | None:
+    """Path of the font file to draw language ``code`` with; None: the default font does.
+
+    A missing file is logged once and gives None (the default font: empty boxes for
+    letters it lacks, but the booth keeps running).
+    """
+    name = LANGUAGE_FONTS.get(code)
+    face = next((f for f in FACES if f.name == name), None)
+    if face is None or not _available(face):
+        return None
+    return str(face.bold if bold else face.regular)
+
+
+def display_name(code: str) -> str:
+    """The language named in itself, in logical order (the core label hook shapes it)."""
+    return LANGUAGE_NAMES.get(code, code)
 
 
 @cache
@@ -176,8 +194,8 @@ class BoothFont(EventDispatcher):  # type: ignore[misc]  # kivy has no type info
     def use_language(self, code: str) -> None:
         """Switch to language ``code``'s font and direction; a label re-renders only if
         its font changes."""
-        self.font_name = language_font(code)
-        self.rtl = is_rtl_language(code)
+        self.font_name = language_font_name(code)
+        self.rtl = is_rtl(code)
 
 
 BOOTH_FONT = BoothFont()

@@ -63,11 +63,11 @@ export function initFilters() {
   }
 }
 
-function fillSelect(id, values, keep) {
+function fillSelect(id, values, keep, names = {}) {
   const select = /** @type {HTMLSelectElement} */ (byId(id));
   const current = keep ? select.value : '';
   while (select.options.length > 1) select.remove(1);
-  for (const value of values) select.append(new Option(value === '-' ? 'Sans site' : value, value));
+  for (const value of values) select.append(new Option(value === '-' ? 'Sans site' : names[value] || value, value));
   select.value = values.includes(current) ? current : '';
 }
 
@@ -117,7 +117,12 @@ function ratings(total) {
   }
 }
 
-function groupRows(tbodyId, groups) {
+/**
+ * @param {string} tbodyId
+ * @param {any[]} groups
+ * @param {Record<string, string>} [names] display names by id (services)
+ */
+function groupRows(tbodyId, groups, names = {}) {
   const tbody = byId(tbodyId);
   tbody.replaceChildren();
   if (!groups.length) {
@@ -131,7 +136,7 @@ function groupRows(tbodyId, groups) {
   for (const g of groups) {
     const tr = el('tr');
     for (const text of [
-      g.name === '-' ? 'Sans site' : g.name, number(g.offered), number(g.answered),
+      g.name === '-' ? 'Sans site' : names[g.name] || g.name, number(g.offered), number(g.answered),
       `${number(g.abandoned)} (${percent(g.abandonment_rate)})`, duration(g.mean_wait_s),
       duration(g.mean_duration_s), percent(g.satisfaction),
     ]) tr.append(el('td', '', text));
@@ -148,7 +153,7 @@ export async function loadStats(api) {
   const q = query();
   const view = await api('GET', `stats?${q}`);
   /** @type {HTMLAnchorElement} */ (byId('ga-stats-csv')).href = `../api/v1/admin/stats.csv?${q}`;
-  fillSelect('ga-stats-service', view.services, true);
+  fillSelect('ga-stats-service', view.services, true, view.service_names);
   fillSelect('ga-stats-site', view.sites, true);
   kpis(view.total);
   stackedBars(
@@ -158,7 +163,7 @@ export async function loadStats(api) {
   );
   sparkline(byId('ga-stats-wait'), view.by_day.map((d) => (d.mean_wait_s === null ? null : d.mean_wait_s / 60)), 'Attente moyenne par jour', 'min');
   ratings(view.total);
-  groupRows('ga-stats-services', view.by_service);
+  groupRows('ga-stats-services', view.by_service, view.service_names);
   const sites = [...view.by_site].sort((a, b) => b.offered - a.offered);
   groupRows('ga-stats-sites', sites.slice(0, SITES_SHOWN));
   byId('ga-stats-sites-note').textContent = sites.length > SITES_SHOWN

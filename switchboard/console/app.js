@@ -565,6 +565,7 @@ function startReconnecting() {
   }, RECONNECT_BUDGET_MS);
   chat.add('system', 'Liaison perdue avec la borne. Reconnexion en cours…');
   announce('Liaison perdue avec la borne. Reconnexion en cours.');
+  if (call) embed.emit('call_reconnecting', { call_id: call.callId, budget_ms: RECONNECT_BUDGET_MS });
   renderCall();
 }
 
@@ -583,6 +584,7 @@ function reconnected() {
   }
   chat.add('system', 'Liaison rétablie.');
   announce('Liaison rétablie avec la borne.');
+  if (model.call) embed.emit('call_reconnected', { call_id: model.call.callId });
   renderCall();
 }
 

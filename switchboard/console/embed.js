@@ -15,6 +15,7 @@
  * `set_presence {status}`.
  * Events: `ready {agent}`, `queues {waiting, services}`, `citizen_waiting {waiting}`,
  * `call_started {call_id, service_id, service_name, booth_name, language}`,
+ * `call_reconnecting {call_id, budget_ms}`, `call_reconnected {call_id}`,
  * `call_ended {call_id, reason}`, `chat {text}`, `document_received {request_id,
  * kind, mime, data: Blob, width, height, dpi}`, `device_result {request_id, kind,
  * result}`, `device_error {request_id, kind, code, message}`.

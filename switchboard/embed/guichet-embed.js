@@ -26,7 +26,8 @@ const REPLY_TIMEOUT_MS = 15000;
 
 /** Events the console sends (each becomes a CustomEvent of that name, `detail` = the message). */
 export const EVENTS = Object.freeze([
-  'ready', 'queues', 'citizen_waiting', 'call_started', 'call_ended', 'chat',
+  'ready', 'queues', 'citizen_waiting', 'call_started', 'call_reconnecting', 'call_reconnected',
+  'call_ended', 'chat',
   'document_received', 'device_result', 'device_error',
 ]);
 

@@ -371,6 +371,9 @@ async def test_admin_reads_statistics_filters_them_and_exports_csv(
     await expect(kpis).to_contain_text("40 (25 %)Abandons avant réponse")
     await expect(kpis).to_contain_text("7 min 00 sDurée moyenne")
     await expect(page.locator("#ga-stats-services tr")).to_have_count(2)
+    # Services by their catalogue name, not their id.
+    await expect(page.locator("#ga-stats-services")).to_contain_text("Allocations familiales")
+    await expect(page.locator("#ga-stats-service")).to_contain_text("Impôts")
     await expect(page.locator("#ga-stats-sites tr")).to_have_count(2)
     await expect(page.locator("#ga-stats-calls svg rect")).to_have_count(40)
     await expect(page.locator("#ga-stats-ratings")).to_contain_text("Attente trop longue")

@@ -146,6 +146,17 @@ async def test_a_portal_drives_a_call_through_the_embedded_console(
         # The portal page is the integrator's; the console inside it is ours.
         await assert_accessible(inner, "embed-console-in-call")
 
+        # A cut line: the portal hears of it, and of the booth coming back.
+        booth.send_heartbeats = False
+        await expect(page.locator("#pt-log")).to_contain_text(
+            "Liaison perdue avec la borne", timeout=TIMEOUT_MS
+        )
+        await booth.reconnect()
+        await expect(page.locator("#pt-log")).to_contain_text(
+            "Liaison rétablie avec la borne", timeout=TIMEOUT_MS
+        )
+        assert await inner.evaluate("() => window.guichetConsole.state") == "in_call"
+
         await page.get_by_role("button", name="Raccrocher").click()
         await booth.expect("call_ended")
         await expect(page.locator("#pt-call")).to_have_text("Aucun", timeout=TIMEOUT_MS)
@@ -153,6 +164,8 @@ async def test_a_portal_drives_a_call_through_the_embedded_console(
         assert (
             events.index("call_started")
             < events.index("document_received")
+            < events.index("call_reconnecting")
+            < events.index("call_reconnected")
             < events.index("call_ended")
         )
         await screenshot(page, "embed-portal-after-call")

@@ -39,7 +39,7 @@ async def _join(booth: BoothHarness, ctx: dict[str, Any], shots: bool) -> None:
     if shots:
         # The agent answers only after this step is marked, so the screen is stable.
         await booth.wait_screen("waiting")
-        await booth.wait_text("Vous êtes le prochain")
+        await booth.wait_text("Vous êtes la prochaine personne")
         booth.screenshot("e2e-booth-waiting")
         _mark(ctx, "queued", position=booth.controller.data.position)
 
@@ -314,7 +314,7 @@ async def recording_story(ctx: dict[str, Any]) -> None:
         await booth.wait_for(lambda: booth.find("service_justice"), what="catalogue shown")
         await booth.tap("service_justice")
         await booth.wait_screen("waiting")
-        await booth.wait_text("Vous êtes le prochain")
+        await booth.wait_text("Vous êtes la prochaine personne")
         notice = booth.find("recording_notice")
         await booth.wait_for(lambda: notice.text and notice.opacity == 1, what="notice shown")
         await booth.frames(3)

@@ -61,10 +61,9 @@ async def test_the_citizen_is_told_before_the_call_and_the_agent_sees_a_badge(
                 await agent_login(page, server.base_url, "carla", "carla-pw")
                 queued = await wait_step(progress, "queued", booth)
                 assert queued["notice"] == (
-                    "Cet appel sera enregistré par le service « Tribunal judiciaire »."
-                    " L'enregistrement est"
-                    " conservé 30 jours. Si vous ne voulez pas être enregistré,"
-                    " touchez « Annuler »."
+                    "Le service « Tribunal judiciaire » enregistre cet appel."
+                    " Il garde l'enregistrement 30 jours."
+                    " Si vous n'êtes pas d'accord, touchez « Annuler »."
                 )
                 assert queued["height"] > 40
 

@@ -19,8 +19,8 @@ from kiosk.devices.sim.card_reader import CardReaderSimulator
 from kiosk.devices.sim.escpos_printer import SimulatedEscPosPrinter
 
 CARD_UID = "04A1B2C3D4E5F6"
-CARD_QUESTION_FR = "L'agent demande à lire votre carte. Êtes-vous d'accord ?"
-CODE_QUESTION_FR = "L'agent demande à lire votre code de convocation. Êtes-vous d'accord ?"
+CARD_QUESTION_FR = "L'agent veut lire votre carte. Êtes-vous d'accord ?"
+CODE_QUESTION_FR = "L'agent veut lire le code de votre convocation. Êtes-vous d'accord ?"
 RECEIPT_LINES = ["Dossier n° 2026-0042", "Rendez-vous le 3 décembre à 10 h"]
 
 
@@ -110,7 +110,7 @@ async def _in_call(
     result = await booth.wait_for(lambda: report(call, "r1", wire.DeviceResult), what="r1 result")
     assert isinstance(result.result, wire.CardOutcome)
     assert result.result.uid == CARD_UID
-    await booth.wait_text("Carte lue. Vous pouvez la reprendre.")
+    await booth.wait_text("Votre carte est lue. Vous pouvez la reprendre.")
     card.remove()
 
     # Printing a receipt needs no consent: it goes straight to the printer.
@@ -124,7 +124,7 @@ async def _in_call(
     )
     assert any("Votre reçu" in line for line in printer.printed.lines), printer.printed.lines
     assert printer.printed.cuts >= 1
-    await booth.wait_text("Impression terminée.")
+    await booth.wait_text("L'impression est finie.")
     await booth.frames(3)
     booth.screenshot("13_device_activity_fr")
 
@@ -134,7 +134,7 @@ async def _in_call(
     await booth.tap("consent_no")
     error = await booth.wait_for(lambda: report(call, "r3", wire.DeviceErrorReport), what="r3")
     assert error.code == wire.DeviceErrorCode.CONSENT_REFUSED
-    await booth.wait_text("Vous avez refusé : rien n'a été lu.")
+    await booth.wait_text("Vous avez dit non. La borne n'a rien lu.")
     assert report(call, "r3", wire.DeviceResult) is None
 
     # A question left unanswered is withdrawn when the call ends.
@@ -142,7 +142,7 @@ async def _in_call(
     await booth.wait_text(CARD_QUESTION_FR)
 
 
-SCAN_QUESTION_FR = "L'agent demande à numériser votre document. Êtes-vous d'accord ?"
+SCAN_QUESTION_FR = "L'agent veut faire une copie de votre document. Êtes-vous d'accord ?"
 COUNTDOWN_FR = "Tenez votre document devant la caméra : photo dans {n}…"
 
 
@@ -178,7 +178,7 @@ async def camera_scan_and_hangup_under_consent(ctx: dict[str, object]) -> None:
             assert result.result.mime == "image/jpeg"
             assert (result.result.width, result.result.height) == (640, 480)
             assert 1 <= result.result.dpi < 300  # an estimate, not the 300 asked for
-            await booth.wait_text("Photo prise.")
+            await booth.wait_text("La photo est prise.")
 
             # A question on screen never hides nor blocks the hang-up button.
             send_request(call, "c1", kind="read_code")

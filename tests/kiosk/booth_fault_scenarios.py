@@ -22,7 +22,7 @@ async def agent_lost_back_at_head(ctx: dict[str, object]) -> None:
         await booth.tap("start_button")
         await booth.wait_for(lambda: booth.find("service_caf"), what="service buttons")
         await booth.tap("service_caf")
-        await booth.wait_text("Vous êtes le prochain")
+        await booth.wait_text("Vous êtes la prochaine personne")
         console = await agent_console(server_from_ctx(ctx))
         call = await answer_next(console)
         try:
@@ -33,8 +33,8 @@ async def agent_lost_back_at_head(ctx: dict[str, object]) -> None:
             await console.close()
             await booth.wait_screen("waiting", timeout=8)
             assert booth.controller.state is State.WAITING
-            await booth.wait_text("La liaison avec l'agent a été perdue")
-            await booth.wait_text("Vous êtes le prochain")
+            await booth.wait_text("L'appel avec l'agent s'est coupé")
+            await booth.wait_text("Vous êtes la prochaine personne")
             await booth.frames(3)
             booth.screenshot("fault_01_agent_lost_waiting_fr")
         finally:
@@ -52,7 +52,7 @@ async def agent_silent_call_comes_back(ctx: dict[str, object]) -> None:
         await booth.tap("start_button")
         await booth.wait_for(lambda: booth.find("service_caf"), what="service buttons")
         await booth.tap("service_caf")
-        await booth.wait_text("Vous êtes le prochain")
+        await booth.wait_text("Vous êtes la prochaine personne")
         console = await agent_console(server_from_ctx(ctx))
         call = await answer_next(console)
         peers = [call.peer]
@@ -64,7 +64,7 @@ async def agent_silent_call_comes_back(ctx: dict[str, object]) -> None:
             # The agent's heartbeats stop (its side of a cut line): within 5 s the
             # booth says it is reconnecting and keeps the call screen.
             call.peer.heartbeats_on = False
-            await booth.wait_text("La connexion est interrompue. Reconnexion en cours…", timeout=6)
+            await booth.wait_text("L'appel est coupé. Nous essayons de le reprendre…", timeout=6)
             assert booth.controller.state is State.IN_CALL
             # A line typed meanwhile is not lost in a dead channel: it stays to send.
             assert booth.controller.send_chat("Allô ?") is False

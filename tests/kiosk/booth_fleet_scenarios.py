@@ -272,7 +272,7 @@ async def revoked_goes_out_of_service(ctx: dict[str, Any]) -> None:
             await booth.wait_for(lambda: booth.controller.link_state == "connected", timeout=15)
             await asyncio.to_thread(service.revoke, db, booth_id)
             await booth.wait_screen("out_of_service", timeout=15)
-            await booth.wait_text("Cette borne a été retirée du service")
+            await booth.wait_text("Cette borne n'est plus en service")
             # Learnt from the socket's 4403 close or from a signed request's 403,
             # whichever comes first; either way the socket stops for good.
             await booth.wait_for(lambda: booth.controller.link_state in ("revoked", "stopped"))

@@ -25,7 +25,7 @@ async def closed_then_open_then_session_finishes(ctx: dict[str, object]) -> None
         controller.update_opening()
         await booth.wait_screen("closed")
         await booth.wait_text("La borne est fermée.")
-        await booth.wait_text("Elle ouvre à nouveau mardi à 9 h 00.")
+        await booth.wait_text("Elle rouvre mardi à 9 h 00.")
         await booth.frames(3)
         booth.screenshot("30_closed_fr")
         controller.choose_language("en")
@@ -45,7 +45,7 @@ async def closed_then_open_then_session_finishes(ctx: dict[str, object]) -> None
         assert booth.screen == "choose", booth.screen
         await booth.tap("back_button")
         await booth.wait_screen("closed")
-        await booth.wait_text("Elle ouvre à nouveau mercredi à 9 h 00.")
+        await booth.wait_text("Elle rouvre mercredi à 9 h 00.")
 
 
 async def logo_in_header(ctx: dict[str, object]) -> None:

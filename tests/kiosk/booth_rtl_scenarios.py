@@ -6,21 +6,16 @@ Arabic. On every screen the Arabic labels are checked as drawn: shaped and
 reordered (not the naive left-to-right string), laid out in the lines the hook gave
 Kivy, and with no character drawn as the font's missing-glyph box.
 
-The Arabic catalogue is a test fixture (``AR_CATALOGUE``) written next to copies of
-the real fr/en catalogues: the booth's own Arabic catalogue is being written
-elsewhere, and these screens only need their own msgids.
+Texts are the booth's own Arabic catalogue (``assets/locale/ar``), looked up by msgid.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import tempfile
 import time
 import unicodedata
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,7 +23,7 @@ from booth_agent import agent_console, answer_next, booth_settings_ctx, server_f
 from kivy_harness import ARTIFACTS, BoothHarness, harness_settings
 
 from kiosk.bidi_text import has_rtl, visual_line
-from kiosk.i18n import LOCALE_DIR
+from kiosk.i18n import load_translations
 from kiosk.session import SessionData
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -36,72 +31,11 @@ TUESDAY_MORNING = datetime(2026, 3, 31, 10, 0, tzinfo=PARIS)
 TUESDAY_EVENING = datetime(2026, 3, 31, 20, 0, tzinfo=PARIS)
 HOURS = {day: [("08:00", "18:00")] for day in ("mon", "tue", "wed", "thu", "fri")}
 
-AR_CATALOGUE = {
-    "Welcome": "أهلا وسهلا",
-    "Talk by video with an agent of a public service": "تحدث عبر الفيديو مع موظف في خدمة عامة",
-    "Touch the screen to start": "المس الشاشة للبدء",
-    "Back": "رجوع",
-    "Choose a service": "اختر خدمة",
-    "Open": "مفتوح",
-    "Closed": "مغلق",
-    "Loading services…": "جارٍ تحميل الخدمات…",
-    "No service is available right now.": "لا توجد خدمة متاحة الآن.",
-    "Joining the queue…": "جارٍ الانضمام إلى قائمة الانتظار…",
-    "You are next": "أنت التالي",
-    "You are number {position} in the queue": "أنت رقم {position} في قائمة الانتظار",
-    "Estimated wait: less than a minute": "مدة الانتظار المتوقعة: أقل من دقيقة",
-    "Estimated wait: about {minutes} min": "مدة الانتظار المتوقعة: حوالي {minutes} دقيقة",
-    "An agent will answer you on this screen.": "سيجيبك موظف على هذه الشاشة.",
-    "Cancel": "إلغاء",
-    "You are talking with {agent}": "أنت تتحدث مع {agent}",
-    "Connecting…": "جارٍ الاتصال…",
-    "Mute": "كتم الميكروفون",
-    "Unmute": "تشغيل الميكروفون",
-    "Hang up": "إنهاء المكالمة",
-    "Write a message": "اكتب رسالة",
-    "Send": "إرسال",
-    "Thank you, see you soon": "شكرا لك، إلى اللقاء",
-    "The call has ended.": "انتهت المكالمة.",
-    "How did the call go?": "كيف كانت المكالمة؟",
-    "Good": "جيدة",
-    "So-so": "متوسطة",
-    "Not good": "سيئة",
-    "What went wrong?": "ما الذي لم يكن جيدا؟",
-    "Thank you for your answer.": "شكرا على إجابتك.",
-    "Nothing of your visit is kept on this booth.": "لا يُحفظ أي شيء من زيارتك في هذا الكشك.",
-    "Finish": "إنهاء",
-    "This booth is closed.": "هذا الكشك مغلق.",
-    "It opens again on {day} at {time}.": "يفتح من جديد يوم {day} الساعة {time}.",
-    "It is closed until further notice.": "مغلق حتى إشعار آخر.",
-    "{hours}:{minutes}": "{hours}:{minutes}",
-    "Wednesday": "الأربعاء",
-    "Service temporarily unavailable": "الخدمة غير متاحة مؤقتا",
-    "The booth will be back by itself in a moment.": "سيعود الكشك إلى العمل تلقائيا بعد قليل.",
-}
-
 AGENT_LINE = "مرحبا، أنا Alice من CAF. ما هو رقم ملفك؟ مثلا 12345"
 CITIZEN_LINE = "رقم ملفي 67890، أريد تغيير عنواني"
 FIGURES = ARTIFACTS / "rtl_figures.json"
-
-
-def _po(catalogue: dict[str, str]) -> str:
-    entries = ['msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n']
-    for msgid, msgstr in catalogue.items():
-        entries.append(f"msgid {json.dumps(msgid, ensure_ascii=False)}\n")
-        entries.append(f"msgstr {json.dumps(msgstr, ensure_ascii=False)}\n")
-    return "\n".join(entries)
-
-
-def arabic_locale_dir() -> Path:
-    """A copy of the real catalogues plus the Arabic test catalogue."""
-    root = Path(tempfile.mkdtemp(prefix="rtl-locale-"))
-    shutil.copytree(LOCALE_DIR, root, dirs_exist_ok=True)
-    ar = root / "ar" / "LC_MESSAGES"
-    ar.mkdir(parents=True, exist_ok=True)
-    for old in ar.glob("guichet.*"):
-        old.unlink()  # the scenario checks its own strings, whatever ar exists
-    (ar / "guichet.po").write_text(_po(AR_CATALOGUE), encoding="utf-8")
-    return root
+AR = load_translations("ar").gettext
+"""The booth's Arabic for an English msgid."""
 
 
 # -- what is drawn ---------------------------------------------------------------
@@ -216,7 +150,6 @@ async def arabic_visit(ctx: dict[str, object]) -> None:
         app, controller = booth.app, booth.controller
         controller.wall_clock = lambda: TUESDAY_MORNING
         controller.update_opening()
-        app.translator._locale_dir = arabic_locale_dir()  # the Arabic test catalogue
         await booth.wait_for(lambda: controller.services, what="catalogue")
         await booth.wait_screen("welcome")
         await booth.wait_text("Touchez l'écran pour commencer")
@@ -244,6 +177,12 @@ async def arabic_visit(ctx: dict[str, object]) -> None:
             str(DEJAVU_SANS.regular), 28
         )
 
+        # The Arabic button on the French screen: shaped, in a font that draws it.
+        lang_ar = booth.find("lang_ar")
+        assert lang_ar._label.drawn_text == visual_line("العربية")
+        assert lang_ar._label.options["font_name_r"] == str(DEJAVU_SANS.bold)
+        check_no_tofu([lang_ar])
+
         # Switching to Arabic: how many labels re-render, and how long it takes.
         renders = [0]
         original_render = BidiLabel.render
@@ -255,8 +194,8 @@ async def arabic_visit(ctx: dict[str, object]) -> None:
 
         BidiLabel.render = counting_render  # type: ignore[method-assign]
         started = time.perf_counter()
-        controller.choose_language("ar")
-        await booth.wait_text("المس الشاشة للبدء")
+        await booth.tap("lang_ar")
+        await booth.wait_text(AR("Touch the screen to start"))
         await booth.frames(2)
         figures["switch_to_ar_s"] = round(time.perf_counter() - started, 3)
         figures["labels_rerendered_on_switch"] = renders[0]
@@ -269,7 +208,7 @@ async def arabic_visit(ctx: dict[str, object]) -> None:
 
         await booth.tap("start_button")
         await booth.wait_screen("choose")
-        await booth.wait_text("اختر خدمة")
+        await booth.wait_text(AR("Choose a service"))
         await booth.wait_for(lambda: booth.find("service_caf"), what="service buttons")
         await check_screen(booth, "choose", min_rtl=2)
         # Read right to left: "Back" is on the right, the first service top right.
@@ -278,13 +217,13 @@ async def arabic_visit(ctx: dict[str, object]) -> None:
         assert first.x > booth.app.root.width / 2, first.x
         # The header reads right to left too: the brand on the right.
         assert booth.find("brand_label").x > booth.find("booth_name_label").x
-        # The service hours inside the Arabic "open" line keep their own order.
-        hours = [w._label.drawn_text for w in screen_labels(booth) if "h/24" in w.text]
-        assert hours and all(h and "7 j/7, 24 h/24" in h for h in hours), hours
+        # Hours read right to left: "14:00–16:00" starts from the right.
+        hours = [w._label.drawn_text for w in screen_labels(booth) if "14:00" in w.text]
+        assert hours and all(h and h.index("16:00") < h.index("14:00") for h in hours), hours
 
         await booth.tap("service_caf")
         await booth.wait_screen("waiting")
-        await booth.wait_text("أنت التالي")
+        await booth.wait_text(AR("You are next"))
         await check_screen(booth, "waiting", min_rtl=3)
 
         console = await agent_console(server_from_ctx(ctx))
@@ -316,7 +255,7 @@ async def arabic_visit(ctx: dict[str, object]) -> None:
             assert all(x.x == int(own_line.padding[0]) for x in own_layout), own_layout
             await booth.tap("hangup_button")
             await booth.wait_screen("goodbye")
-            await booth.wait_text("كيف كانت المكالمة؟")
+            await booth.wait_text(AR("How did the call go?"))
             await check_screen(booth, "goodbye", min_rtl=4)
         finally:
             await call.close()
@@ -335,8 +274,9 @@ async def arabic_visit(ctx: dict[str, object]) -> None:
         controller.update_opening()
         await booth.wait_screen("closed")
         controller.choose_language("ar")
-        await booth.wait_text("هذا الكشك مغلق.")
-        await booth.wait_text("يفتح من جديد يوم الأربعاء الساعة 8:00.")
+        await booth.wait_text(AR("This booth is closed."))
+        reopens = AR("It opens again on {day} at {time}.").format(day=AR("Wednesday"), time="8:00")
+        await booth.wait_text(reopens)
         await check_screen(booth, "closed", min_rtl=2)
     figures["glyphs_checked_per_screen"] = dict(GLYPHS_CHECKED)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -351,13 +291,8 @@ async def arabic_first_booth(ctx: dict[str, object]) -> None:
         booth_settings_ctx(ctx), languages=["ar", "fr"], default_language="ar"
     )
     async with BoothHarness(settings) as booth:
-        translator = booth.app.translator
-        translator._locale_dir = arabic_locale_dir()  # the Arabic test catalogue
-        translator._cache.clear()
-        translator.set_language("fr")
-        translator.set_language("ar")
         await booth.wait_screen("out_of_service")
-        await booth.wait_text("الخدمة غير متاحة مؤقتا")
+        await booth.wait_text(AR("Service temporarily unavailable"))
         assert BOOTH_FONT.rtl
         # Built while reading right to left: the header's rows start on the right.
         assert booth.find("brand_label").x > booth.find("booth_name_label").x

@@ -60,12 +60,12 @@ async def walkthrough(ctx: dict[str, object]) -> None:
         other = await other_booth_joins(ctx, "caf")
         await booth.tap("service_caf")
         await booth.wait_screen("waiting")
-        await booth.wait_text("Vous êtes n° 2 dans la file")
-        await booth.wait_text("Attente estimée : environ")
+        await booth.wait_text("Vous êtes numéro 2 dans la file d'attente")
+        await booth.wait_text("Temps d'attente : environ")
         booth.screenshot("05_waiting_fr")
         # The citizen ahead gives up: the position follows live.
         await other.send("leave_queue")
-        await booth.wait_text("Vous êtes le prochain")
+        await booth.wait_text("Vous êtes la prochaine personne")
         await other.close()
 
         console = await agent_console(server_from_ctx(ctx))
@@ -101,7 +101,7 @@ async def walkthrough(ctx: dict[str, object]) -> None:
             booth.screenshot("07_goodbye_fr")
             # The citizen was not happy, and says why: one face, one reason.
             await booth.tap("face_unhappy")
-            await booth.wait_text("Qu'est-ce qui n'a pas été ?")
+            await booth.wait_text("Qu'est-ce qui n'a pas marché ?")
             await booth.frames(3)
             booth.screenshot("07b_goodbye_reason_fr")
             await booth.tap("reason_wait")
@@ -163,7 +163,7 @@ async def out_of_service(ctx: dict[str, object]) -> None:
     settings = harness_settings(booth_settings_ctx(ctx))
     async with BoothHarness(settings) as booth:
         await booth.wait_screen("out_of_service")
-        await booth.wait_text("Service momentanément indisponible")
+        await booth.wait_text("Service arrêté pour le moment")
         booth.screenshot("09_out_of_service_fr")
         # Touching it does nothing harmful.
         await booth.tap_at(640, 400)

@@ -13,7 +13,7 @@ async def untrusted_certificate_goes_out_of_service(ctx: dict[str, Any]) -> None
     settings = harness_settings(ctx, demo=False)  # a production booth: https and its CA only
     async with BoothHarness(settings) as booth:
         await booth.wait_screen("out_of_service", timeout=20)
-        await booth.wait_text("Connexion refusée : certificat du serveur non reconnu")
+        await booth.wait_text("Problème de sécurité : la borne ne peut pas joindre les services")
         assert booth.controller.problem == "certificate"
         states: list[str] = []
         signaling = booth.controller._signaling

@@ -85,8 +85,9 @@ async def fonts_cover_every_script(ctx: dict[str, object]) -> None:
 
     bidi_label, _core = _labels()
     fonts.register_fonts()
-    assert fonts.language_font("ar") == fonts.DEJAVU_SANS.name
-    assert fonts.language_font("fr") == fonts.language_font("pt") == DEFAULT_FONT
+    assert fonts.language_font_name("ar") == fonts.DEJAVU_SANS.name
+    assert fonts.language_font_name("fr") == fonts.language_font_name("pt") == DEFAULT_FONT
+    assert fonts.language_font("ar", bold=True) == str(fonts.DEJAVU_SANS.bold)
 
     # Roboto has no Arabic: the label draws "العربية" with DejaVu Sans (bold: its bold).
     button = bidi_label(text="العربية", bold=True, font_size=30)
@@ -114,8 +115,8 @@ async def fonts_cover_every_script(ctx: dict[str, object]) -> None:
     fonts.LANGUAGE_FONTS["xx"] = gone.name
     try:
         fonts.register_fonts()
-        assert fonts.language_font("xx") == DEFAULT_FONT
-        assert fonts.language_font("xx") == DEFAULT_FONT
+        assert fonts.language_font_name("xx") == DEFAULT_FONT
+        assert fonts.language_font("xx") is None
         assert fonts.covering_font(roboto, "مرحبا", False) is None  # nothing better: keep it
         label = bidi_label(text="مرحبا", font_size=20)
         assert label.render()[0] > 0

@@ -128,8 +128,8 @@ def test_closed_text_in_french_and_english() -> None:
     tuesday_9 = reopening(datetime(2026, 1, 6, 9, 0, tzinfo=PARIS))
     assert tuesday_9 == [1, 9, 0]
     fr, en = Translator("fr"), Translator("en")
-    assert reopening_text(fr.gettext, tuesday_9) == "Elle ouvre à nouveau mardi à 9 h 00."
+    assert reopening_text(fr.gettext, tuesday_9) == "Elle rouvre mardi à 9 h 00."
     assert reopening_text(en.gettext, tuesday_9) == "It opens again on Tuesday at 9:00."
-    assert reopening_text(fr.gettext, [6, 13, 30]) == "Elle ouvre à nouveau dimanche à 13 h 30."
-    assert reopening_text(fr.gettext, []) == "Elle est fermée jusqu'à nouvel ordre."
+    assert reopening_text(fr.gettext, [6, 13, 30]) == "Elle rouvre dimanche à 13 h 30."
+    assert reopening_text(fr.gettext, []) == "Nous ne savons pas encore quand elle rouvre."
     assert reopening(None) == []

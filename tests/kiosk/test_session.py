@@ -331,7 +331,7 @@ texts = st.text(min_size=1, max_size=20)
 ids = st.text(alphabet="abc123", min_size=1, max_size=6)
 events: st.SearchStrategy[Event] = st.one_of(
     st.just(StartTapped()),
-    st.builds(LanguageChosen, st.sampled_from(["fr", "en"])),
+    st.builds(LanguageChosen, st.sampled_from(["fr", "en", "es", "ar", "pt"])),
     st.just(BackTapped()),
     st.builds(ServiceChosen, st.sampled_from(["caf", "tax"]), texts),
     st.builds(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from provisioning.schema import BOOTH_LANGUAGES
 from switchboard.catalogue import CatalogueError, load_catalogue, parse_catalogue
 
 GOOD = """
@@ -24,12 +25,19 @@ def test_demo_catalogue_has_the_five_services() -> None:
     assert catalogue.ids == ["caf", "impots", "ants", "cpam", "justice"]
     now = datetime(2024, 3, 4, 10, 0, tzinfo=UTC)  # a Monday
     for service in catalogue.services:
-        assert service.name["fr"] and service.name["en"]
-        assert service.description["fr"] and service.description["en"]
+        for language in BOOTH_LANGUAGES:  # every language a booth can be set to
+            assert service.name[language], (service.id, language)
+            assert service.description[language], (service.id, language)
         assert service.is_open(now) == (service.id != "justice")
     justice = catalogue.get("justice")
     assert justice is not None
-    assert justice.hours_text() == {"fr": "mar. 14 h–16 h", "en": "Tue 14:00–16:00"}
+    assert justice.hours_text() == {
+        "fr": "mar. 14 h–16 h",
+        "en": "Tue 14:00–16:00",
+        "es": "mar. 14:00–16:00",
+        "pt": "ter. 14h00–16h00",
+        "ar": "الثلاثاء 14:00–16:00",
+    }
 
 
 def test_minimal_service_gets_defaults() -> None:

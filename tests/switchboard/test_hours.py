@@ -54,8 +54,26 @@ def test_human_text_in_french_and_english() -> None:
     assert parse_hours("tue 14:00-16:00").describe("fr") == "mar. 14 h–16 h"
 
 
+def test_human_text_in_spanish_portuguese_and_arabic() -> None:
+    office = parse_hours(OFFICE)
+    assert office.describe("es") == "lun.–vie. 9:00–12:00, 13:30–17:00; sáb. 9:00–12:00"
+    assert office.describe("pt") == "seg.–sex. 9h00–12h00, 13h30–17h00; sáb. 9h00–12h00"
+    # Arabic: full day names, Arabic comma and semicolon (shown right to left by the booth).
+    assert office.describe("ar") == "الاثنين–الجمعة 9:00–12:00، 13:30–17:00؛ السبت 9:00–12:00"
+    assert parse_hours("always").describe("es") == "todos los días, 24 h"
+    assert parse_hours("always").describe("pt") == "todos os dias, 24 h"
+    assert parse_hours("never").describe("ar") == "مغلق"
+
+
+def test_every_booth_language_has_hours_text() -> None:
+    from provisioning.schema import BOOTH_LANGUAGES
+    from switchboard.hours import LANGUAGES
+
+    assert set(LANGUAGES) == set(BOOTH_LANGUAGES)
+
+
 def test_unknown_language_falls_back_to_english() -> None:
-    assert parse_hours("mon 08:00-09:00").describe("ar") == "Mon 8:00–9:00"
+    assert parse_hours("mon 08:00-09:00").describe("de") == "Mon 8:00–9:00"
 
 
 @pytest.mark.parametrize(

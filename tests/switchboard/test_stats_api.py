@@ -84,6 +84,7 @@ async def test_calls_abandons_and_ratings_reach_the_admins_statistics(tmp_path: 
     assert len(view["by_day"]) == 30
     assert sum(d["offered"] for d in view["by_day"]) == 2
     assert view["services"] == ["caf"]
+    assert view["service_names"]["caf"] == "Allocations familiales"
     assert other_service["total"]["offered"] == 0
 
     assert csv_answer.status_code == 200

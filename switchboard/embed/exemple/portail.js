@@ -75,6 +75,8 @@ agent.addEventListener('call_ended', (e) => {
   inCall(false);
   log(`Appel terminé (${e.detail.reason})`);
 });
+agent.addEventListener('call_reconnecting', () => log('Liaison perdue avec la borne, reconnexion…'));
+agent.addEventListener('call_reconnected', () => log('Liaison rétablie avec la borne'));
 agent.addEventListener('chat', (e) => log(`L'usager écrit : ${e.detail.text}`));
 agent.addEventListener('document_received', (e) => {
   const { data, width, height, dpi } = e.detail;
@@ -96,7 +98,7 @@ agent.addEventListener('document_received', (e) => {
 const KIND = { print_pdf: 'impression', print_receipt: 'reçu', scan: 'numérisation', read_card: 'lecture de carte', read_code: 'lecture de code' };
 agent.addEventListener('device_result', (e) => log(`Borne : ${KIND[e.detail.kind] || e.detail.kind} terminée`));
 agent.addEventListener('device_error', (e) => log(`Borne : ${KIND[e.detail.kind] || e.detail.kind} impossible — ${e.detail.message}`));
-for (const type of ['ready', 'call_started', 'call_ended', 'document_received', 'device_result', 'device_error', 'chat']) {
+for (const type of ['ready', 'call_started', 'call_reconnecting', 'call_reconnected', 'call_ended', 'document_received', 'device_result', 'device_error', 'chat']) {
   agent.addEventListener(type, (e) => window.portal.events.push({ type, detail: { ...e.detail, data: undefined } }));
 }
 
