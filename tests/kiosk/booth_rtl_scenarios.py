@@ -297,3 +297,30 @@ async def arabic_first_booth(ctx: dict[str, object]) -> None:
         # Built while reading right to left: the header's rows start on the right.
         assert booth.find("brand_label").x > booth.find("booth_name_label").x
         await check_screen(booth, "out_of_service", min_rtl=2)
+
+
+async def arabic_idle_warning(ctx: dict[str, object]) -> None:
+    """The idle warning (a modal over the service list) in Arabic."""
+    settings = harness_settings(
+        booth_settings_ctx(ctx), languages=["fr", "ar"], idle_warning_s=1.5, idle_reset_s=30.0
+    )
+    async with BoothHarness(settings) as booth:
+        await booth.wait_for(lambda: booth.controller.services, what="catalogue")
+        await booth.wait_screen("welcome")
+        await booth.tap("lang_ar")
+        await booth.tap("start_button")
+        await booth.wait_screen("choose")
+        await booth.wait_text(AR("Are you still there?"), timeout=6)
+        await booth.frames(3)
+        from kivy.core.window import Window  # after the harness configured the window
+
+        modal = next(w for w in Window.children if type(w).__name__ == "IdleWarning")
+        labels = _labels(modal)
+        rtl = [w for w in labels if w.text and has_rtl(w.text)]
+        assert len(rtl) == 3, [w.text for w in labels]
+        for label in rtl:
+            check_rtl_label(label)
+        check_no_tofu(labels)
+        booth.screenshot("rtl_idle_warning_ar")
+        await booth.tap("still_here_button")
+        await booth.wait_for(lambda: not booth.controller.data.idle_warning, what="dismissed")

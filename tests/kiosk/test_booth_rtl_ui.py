@@ -25,3 +25,7 @@ def test_a_booth_whose_first_language_is_arabic_starts_right_to_left() -> None:
         "booth_rtl_scenarios:arabic_first_booth",
         {"server_url": f"http://127.0.0.1:{free_port()}", "token": "t" * 20},
     )
+
+
+def test_idle_warning_reads_right_to_left_in_arabic(switchboard: RunningServer) -> None:
+    run_scenario("booth_rtl_scenarios:arabic_idle_warning", server_ctx(switchboard))
