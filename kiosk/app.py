@@ -112,6 +112,7 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
                 settings = fleet.startup_settings()
         self.settings = settings
         self.translator = Translator(settings.default_language)
+        self._install_scripts()
         self.controller = BoothController(settings, translator=self.translator, fleet=fleet)
         self.tr = Tr(self.translator)
         self.state = BoothState(self.controller)
@@ -124,6 +125,20 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
         self._start_task: asyncio.Task[None] | None = None
         self.speech_guide: Any = None
         """The spoken guidance (``kiosk.ui.speech_guide.SpeechGuide``), made in build()."""
+
+    def _install_scripts(self) -> None:
+        """Arabic and every script: the core label hook and the font of each language.
+
+        Before any widget exists: the hook only reaches labels built after it.
+        """
+        from kiosk.ui import rtl_label
+        from kiosk.ui.fonts import BOOTH_FONT, register_fonts
+
+        rtl_label.install()
+        register_fonts()
+        BOOTH_FONT.use_language(self.translator.language)
+        # Added before the kv side's listener: the font is set when texts re-render.
+        self.translator.add_listener(BOOTH_FONT.use_language)
 
     def build(self) -> Any:
         """Create the screens (importing them here: they need the configured window)."""

@@ -10,8 +10,8 @@ APT_PACKAGES=(
   xvfb xauth libmtdev1 libgl1-mesa-dri libegl1 libgles2 libgl1 xsel   # Kivy under X (xsel: its cut buffer)
   chromium                                          # agent side in tests and the demo
   gettext                                           # msgfmt for the booth's catalogues
-  fonts-dejavu-core                                 # booth fonts
-  fonts-noto-core                                   # Arabic script (Noto Sans Arabic) for the booth
+  fonts-dejavu-core                                 # booth fonts (DejaVu Sans draws Latin and Arabic)
+  fonts-noto-core                                   # Noto faces: Noto Sans Arabic (fallback), other scripts
   procps                                            # pkill/ps used by the scripts
   libsane-dev sane-utils libsane1                   # scanners (python-sane builds on libsane-dev)
   pcscd libpcsclite-dev swig vsmartcard-vpcd        # smart cards (pyscard builds with swig)

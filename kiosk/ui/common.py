@@ -8,6 +8,7 @@ red only for hanging up); every touch target is at least ``TOUCH_MIN`` high, abo
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from kivy.lang import Builder
 from kivy.metrics import dp
@@ -58,6 +59,37 @@ def load_kv(name: str) -> None:
 
 class BoothScreen(Screen):  # type: ignore[misc]  # kivy has no type information
     """Base of every screen (drawn on the window's white clear colour)."""
+
+
+class ReadingRow(BoxLayout):  # type: ignore[misc]  # kivy has no type information
+    """A horizontal row whose children follow the reading order: written left to
+    right in kv, shown right to left while the booth reads right to left (Kivy
+    2.3's BoxLayout has no right-to-left orientation)."""
+
+    rtl = BooleanProperty(False)
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._ready = False
+        self._shown_rtl = False
+        super().__init__(**kwargs)
+
+    def on_kv_post(self, base_widget: Any) -> None:
+        """The kv children exist: put them in reading order."""
+        self._ready = True
+        self._follow()
+
+    def on_rtl(self, *_: Any) -> None:
+        """The reading direction changed."""
+        self._follow()
+
+    def _follow(self) -> None:
+        if not self._ready or self.rtl == self._shown_rtl:
+            return
+        children = list(self.children)
+        self.clear_widgets()
+        for child in children:
+            self.add_widget(child)  # each goes first: the order is reversed
+        self._shown_rtl = self.rtl
 
 
 class TechnicianCorner(ButtonBehavior, Label):  # type: ignore[misc]  # kivy has no types
