@@ -8,7 +8,9 @@ topic changes (a new screen, a modal opening, a new place in the queue, another
 language), not on every redraw.
 
 The sentences are short and plain ("facile à lire"): what the screen is, what to
-do, and where the buttons are, for someone who cannot see the screen.
+do, and where the buttons are, for someone who cannot see the screen. In Arabic the
+header, the service grid and the goodbye faces are mirrored (``ReadingRow``,
+``rl-tb``): "left" and "right" follow.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from kiosk.i18n import N_
+from kiosk.i18n import N_, is_rtl
 from kiosk.opening_hours import DAY_NAMES, MSG_CLOSED, MSG_CLOSED_FOR_NOW, MSG_REOPENS
 
 Param: TypeAlias = "str | int | Line | tuple[Line, ...]"
@@ -82,6 +84,7 @@ MSG_SERVICE_COUNT = N_("Number of services: {count}.")
 MSG_ROW_LEFT = N_("Row {row}, on the left: {name}.")
 MSG_ROW_RIGHT = N_("Row {row}, on the right: {name}.")
 MSG_BACK_TOP_LEFT = N_("The Back button is at the top left.")
+MSG_BACK_TOP_RIGHT = N_("The Back button is at the top right.")
 MSG_SERVICE_IS = N_("Service: {service}.")
 MSG_PLACE = N_("Your place in the queue: {position}.")
 MSG_WAIT_MINUTES = N_("Estimated wait: about {minutes} minutes.")
@@ -90,12 +93,14 @@ MSG_HANG_UP_AT_BOTTOM = N_("To end the call, touch the red button Hang up, at th
 MSG_CONSENT_BUTTONS = N_("Touch Yes on the right, or No on the left.")
 MSG_TOUCH_TO_STAY = N_("Touch the screen to stay.")
 MSG_THREE_FACES = N_("Three buttons, from left to right: {faces}.")
+MSG_THREE_FACES_RTL = N_("Three buttons, from right to left: {faces}.")
 MSG_POSSIBLE_ANSWERS = N_("Possible answers: {answers}.")
 MSG_FINISH_AT_BOTTOM = N_("To finish now, touch Finish at the bottom of the screen.")
 MSG_SPOKEN_HOUR = N_("{hours} o'clock")
 MSG_SPOKEN_CLOCK = N_("{hours} hours {minutes}")
 MSG_INVITATION = N_("To hear the screens read aloud, touch Listen at the top right.")
 """Said quietly once a session, when the citizen starts and speech is off."""
+MSG_INVITATION_RTL = N_("To hear the screens read aloud, touch Listen at the top left.")
 
 SPEECH_MSGIDS = (
     MSG_LANGUAGES_AT_BOTTOM,
@@ -103,6 +108,7 @@ SPEECH_MSGIDS = (
     MSG_ROW_LEFT,
     MSG_ROW_RIGHT,
     MSG_BACK_TOP_LEFT,
+    MSG_BACK_TOP_RIGHT,
     MSG_SERVICE_IS,
     MSG_PLACE,
     MSG_WAIT_MINUTES,
@@ -111,11 +117,13 @@ SPEECH_MSGIDS = (
     MSG_CONSENT_BUTTONS,
     MSG_TOUCH_TO_STAY,
     MSG_THREE_FACES,
+    MSG_THREE_FACES_RTL,
     MSG_POSSIBLE_ANSWERS,
     MSG_FINISH_AT_BOTTOM,
     MSG_SPOKEN_HOUR,
     MSG_SPOKEN_CLOCK,
     MSG_INVITATION,
+    MSG_INVITATION_RTL,
 )
 """Every msgid this module adds (the catalogue tests check each is translated)."""
 
@@ -172,13 +180,17 @@ def _choose(f: ScreenFacts) -> list[Line]:
         lines.append(Line.of(loading))
     else:
         lines.append(Line.of(MSG_SERVICE_COUNT, count=len(f.services)))
-        # The list is a grid of two columns, read row by row as it is drawn.
+        # The list is a grid of two columns, read row by row as it is drawn: from
+        # the left, or from the right when the booth reads right to left (Arabic).
+        first, second = (
+            (MSG_ROW_RIGHT, MSG_ROW_LEFT) if is_rtl(f.language) else (MSG_ROW_LEFT, MSG_ROW_RIGHT)
+        )
         for i, service in enumerate(f.services):
-            where = MSG_ROW_LEFT if i % 2 == 0 else MSG_ROW_RIGHT
+            where = first if i % 2 == 0 else second
             lines.append(Line.of(where, row=i // 2 + 1, name=service.name))
             if not service.open:
                 lines.append(Line.of(N_("Closed")))
-    lines.append(Line.of(MSG_BACK_TOP_LEFT))
+    lines.append(Line.of(MSG_BACK_TOP_RIGHT if is_rtl(f.language) else MSG_BACK_TOP_LEFT))
     return lines
 
 
@@ -236,10 +248,18 @@ def _goodbye(f: ScreenFacts) -> list[Line]:
             lines.append(Line.of(MSG_POSSIBLE_ANSWERS, answers=answers))
         else:
             lines.append(Line.of(N_("How did the call go?")))
-            lines.append(Line.of(MSG_THREE_FACES, faces=tuple(Line.of(x) for x in FACES)))
+            faces = tuple(Line.of(x) for x in FACES)  # in reading order, as drawn
+            three = MSG_THREE_FACES_RTL if is_rtl(f.language) else MSG_THREE_FACES
+            lines.append(Line.of(three, faces=faces))
     lines.append(Line.of(MSG_FINISH_AT_BOTTOM))
     lines.append(Line.of(N_("Nothing of your visit is kept on this booth.")))
     return lines
+
+
+def invitation(language: str) -> Line:
+    """The quiet hint to the "Listen" button, which is top left when the header is
+    mirrored for a right-to-left language."""
+    return Line.of(MSG_INVITATION_RTL if is_rtl(language) else MSG_INVITATION)
 
 
 def spoken_reopening(reopens: Sequence[int]) -> Line:

@@ -96,13 +96,14 @@ class TechnicianCorner(ButtonBehavior, Label):  # type: ignore[misc]  # kivy has
     """The header's booth name: the hidden technician gesture's target."""
 
 
-class SpeechButton(ButtonBehavior, BoxLayout):  # type: ignore[misc]  # kivy has no types
+class SpeechButton(ButtonBehavior, ReadingRow):  # type: ignore[misc]  # kivy has no types
     """The header's "Listen" toggle: the screens read aloud for this citizen, or not.
 
     On it is filled and its loudspeaker sends waves; off it is outlined and its
     loudspeaker is crossed out (the state shows by shape, not only by colour).
     Without espeak-ng it stays, greyed, saying the voice is unavailable: a helper
     looking for it learns why, rather than hunting for a button that is not there.
+    Its icon comes first in the reading order (on the right in Arabic).
     """
 
     citizen = BooleanProperty(True)

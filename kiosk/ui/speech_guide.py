@@ -18,11 +18,10 @@ from kivy.event import EventDispatcher
 from kivy.properties import BooleanProperty
 
 from kiosk.guidance import (
-    MSG_INVITATION,
-    Line,
     Said,
     ScreenFacts,
     ServiceFact,
+    invitation,
     next_speech,
     render,
 )
@@ -122,7 +121,7 @@ class SpeechGuide(EventDispatcher):  # type: ignore[misc]  # kivy has no type in
         self.available = self.output.available
 
     def _invite(self) -> None:
-        text = render([Line.of(MSG_INVITATION)], self.translator.gettext)
+        text = render([invitation(self.state.language)], self.translator.gettext)
         self.output.say(self.state.language, text, volume=INVITATION_VOLUME)
 
     def close(self) -> None:

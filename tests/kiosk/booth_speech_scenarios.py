@@ -25,6 +25,7 @@ from kiosk.speech_voice import clean_text
 
 FR = Translator("fr").gettext
 """The French catalogue: expected texts come from it, not from this file."""
+AR = Translator("ar").gettext
 SCAN_QUESTION_FR = FR(CONSENT_QUESTIONS[wire.DeviceKind.SCAN])
 
 
@@ -96,6 +97,14 @@ async def visit_with_speech(ctx: dict[str, Any]) -> None:
         english = await said(booth, "en", "Welcome.")
         await played(booth, english)
         assert welcome.cancelled or welcome.finished
+        # Arabic: said by the Arabic voice; the header is mirrored, the button top left.
+        await booth.tap("lang_ar")
+        arabic = await said(booth, "ar", AR("Welcome"))
+        await played(booth, arabic)
+        await booth.frames(3)
+        listen = booth.find("speech_button")
+        assert listen.to_window(*listen.center)[0] < booth.app.root.width / 2
+        booth.screenshot("speech_button_on_ar")
         await booth.tap("lang_fr")
         await said(booth, "fr", FR("Welcome") + ".", after=count(booth) - 1)
 
@@ -164,9 +173,9 @@ async def visit_with_speech(ctx: dict[str, Any]) -> None:
         assert goodbye.cancelled or goodbye.finished
         assert all(p.deleted for p in out.playbacks)
         assert out.directory is not None and list(out.directory.iterdir()) == []
-        assert all(p.utterance.language in ("fr", "en") for p in out.playbacks)
         languages = [p.utterance.language for p in out.playbacks]
-        assert languages.count("en") == 1, languages
+        assert set(languages) == {"fr", "en", "ar"}, languages
+        assert languages.count("en") == 1 and languages.count("ar") == 1, languages
 
         # Speech off, the next citizen's first touch gets one quiet invitation.
         before = count(booth)

@@ -265,3 +265,20 @@ def test_mixer_pcm_resamples_other_rates_and_keeps_the_duration() -> None:
     assert len(out) // 2 == 44100, "one second stays one second"
     assert np.abs(out).max() <= 10000
     assert mixer_pcm(b"", 22050) == b""
+
+
+def test_in_arabic_left_and_right_follow_the_mirrored_screen() -> None:
+    """The header, the service grid and the faces are drawn right to left in Arabic."""
+    choose = g.ScreenFacts("choose", "ar", services=SERVICES, services_loaded=True)
+    said = g.guidance(choose)
+    assert g.Line.of(g.MSG_ROW_RIGHT, row=1, name="CAF") in said, "first service: right"
+    assert g.Line.of(g.MSG_ROW_LEFT, row=1, name="Impôts") in said
+    assert said[-1] == g.Line.of(g.MSG_BACK_TOP_RIGHT)
+    goodbye = g.guidance(g.ScreenFacts("goodbye", "ar", rating_open=True))
+    assert g.MSG_THREE_FACES_RTL in [line.msgid for line in goodbye]
+    assert g.invitation("ar") == g.Line.of(g.MSG_INVITATION_RTL)
+    for language in ("fr", "en", "es", "pt"):
+        assert g.invitation(language) == g.Line.of(g.MSG_INVITATION)
+        left = g.guidance(replace(choose, language=language))
+        assert g.Line.of(g.MSG_ROW_LEFT, row=1, name="CAF") in left
+        assert left[-1] == g.Line.of(g.MSG_BACK_TOP_LEFT)
