@@ -21,11 +21,7 @@ from kivy.properties import (
 )
 
 from kiosk.controller import BoothController
-
-
-def hex_rgba(colour: str) -> list[float]:
-    """``#rrggbb`` as Kivy's rgba floats."""
-    return [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)] + [1.0]
+from kiosk.ui.palette import hex_rgba
 
 
 def logo_texture(png: bytes | None) -> Any:
@@ -42,6 +38,10 @@ class BoothState(EventDispatcher):  # type: ignore[misc]  # kivy has no type inf
 
     screen = StringProperty("welcome")
     language = StringProperty("fr")
+    large_text = BooleanProperty(False)
+    """The citizen's larger-text mode (the theme's text scale follows)."""
+    high_contrast = BooleanProperty(False)
+    """The citizen's high-contrast mode (the theme's palette follows)."""
     languages = ListProperty([])
     booth_name = StringProperty("")
     services = ListProperty([])
@@ -115,6 +115,8 @@ class BoothState(EventDispatcher):  # type: ignore[misc]  # kivy has no type inf
         c = self.controller
         d = c.data
         self.language = d.language
+        self.large_text = d.large_text
+        self.high_contrast = d.high_contrast
         self.booth_name = c.booth_name
         services = [
             {
