@@ -29,7 +29,9 @@ ROLES: Final = (
     "ERROR",
     "NOTICE_BG",
 )
-"""Every colour role; the theme has one Kivy property per role."""
+"""Every colour role; the theme has one Kivy property per role, dispatched in this
+order on a palette switch: generic roles first, the roles that override them later
+(see :mod:`kiosk.ui.theme`)."""
 
 NORMAL: Final[dict[str, str]] = {
     "BG": "#FFFFFF",  # the window's clear colour
@@ -86,7 +88,10 @@ TEXT_PAIRS: Final = (
     ("TEXT_MUTED", "SURFACE"),
     ("ON_PRIMARY", "PRIMARY"),
     ("ON_PRIMARY", "PRIMARY_DOWN"),
-    ("TEXT", "PALE"),  # the citizen's chat lines
+    ("TEXT", "PALE"),  # the citizen's chat lines, a pressed service, device rows
+    ("TEXT_MUTED", "PALE"),  # device rows' job counts
+    ("SUCCESS", "PALE"),  # a pressed open service, a ready device
+    ("ERROR", "PALE"),  # an unavailable device
     ("TEXT", "SUBTLE"),  # the agent's chat lines, the technician's figures
     ("TEXT_MUTED", "SUBTLE"),  # closed services
     ("ON_DANGER", "DANGER"),
@@ -99,11 +104,9 @@ TEXT_PAIRS: Final = (
 
 LARGE_TEXT_SCALE: Final = 1.4
 """Text size factor of the larger-text mode for body text, buttons and labels."""
-LARGE_HEADING_SCALE: Final = 1.2
-"""The same for headings (44 sp and more, already large print): 1.4x of those would
-push the rest of a screen off it."""
-HEADING_MIN_SP: Final = 44
-"""Font sizes from this one up are headings (``app.theme.heading_scale``)."""
+LARGE_HEADING_SCALE: Final = LARGE_TEXT_SCALE**0.5
+"""The same for headings (44 sp and more, already large print; kv writes it
+``app.theme.scale ** 0.5``): 1.4x of those would push the rest of a screen off it."""
 
 
 def hex_rgba(colour: str) -> list[float]:

@@ -19,6 +19,9 @@ from kivy_harness import BoothHarness, harness_settings
 
 from guichet import wire
 from kiosk import technician as t
+from kiosk.devices.base import DeviceState
+from kiosk.devices.sim.barcode_reader import BarcodeScannerSimulator
+from kiosk.devices.sim.escpos_printer import SimulatedEscPosPrinter
 from kiosk.session import SessionData
 from kiosk.ui.palette import (
     HIGH_CONTRAST,
@@ -184,8 +187,9 @@ async def toggles_change_the_drawing(booth: BoothHarness, screen: str) -> None:
     after = font_sizes(booth)
     grown = [round(after[k] / v, 3) for k, v in before.items() if k in after]
     assert grown, f"{screen}: no text"
-    assert set(grown) <= {LARGE_TEXT_SCALE, LARGE_HEADING_SCALE}, f"{screen}: {grown}"
-    assert LARGE_TEXT_SCALE in grown, f"{screen}: no body text grew"
+    expected = {round(LARGE_TEXT_SCALE, 3), round(LARGE_HEADING_SCALE, 3)}
+    assert set(grown) <= expected, f"{screen}: text not scaled as it should: {grown}"
+    assert round(LARGE_TEXT_SCALE, 3) in grown, f"{screen}: no body text grew"
 
     await booth.tap("contrast_button")
     await booth.wait_for(lambda: booth.controller.data.high_contrast, what="contrast on")
@@ -304,6 +308,21 @@ async def citizen_tour(ctx: dict[str, object]) -> None:
             assert booth.text_of("hangup_button") == "Raccrocher"
             assert c.state.value == "in_call" and c.data.transcript, "the call goes on"
             await toggles_change_the_drawing(booth, "call")
+            # Derived kv rules keep their own colours in both palettes (the hang-up
+            # button is a primary button with the danger colours).
+            hangup = booth.find("hangup_button")
+            for palette, contrast in ((NORMAL, False), (HIGH_CONTRAST, True), (NORMAL, False)):
+                await set_modes(booth, large=False, contrast=contrast)
+                assert [round(x, 3) for x in hangup.color] == _rgba(palette["ON_DANGER"])
+                assert [round(x, 3) for x in hangup.background_color] == _rgba(palette["DANGER"])
+                send = booth.find("send_button")
+                assert [round(x, 3) for x in send.color] == _rgba(palette["ON_PRIMARY"])
+            # Larger text puts Send under the field; back to normal, beside it again.
+            await set_modes(booth, large=True, contrast=False)
+            field, send = booth.find("chat_input"), booth.find("send_button")
+            assert send.top <= field.y and send.width == field.width
+            await set_modes(booth, large=False, contrast=False)
+            assert send.x >= field.right and send.width < field.width
             await targets_both_sizes(booth, "call")
             await photograph(booth, "call")
 
@@ -404,13 +423,29 @@ async def out_of_service_and_idle(ctx: dict[str, object]) -> None:
 
 
 async def idle_warning_technician_and_pad(ctx: dict[str, object]) -> None:
-    """The idle warning, the technician PIN pad and diagnostics screen: 2 cm targets."""
+    """The idle warning, the technician PIN pad and diagnostics screen (with two
+    simulated devices, for their rows and test buttons): 2 cm targets."""
+    printer = SimulatedEscPosPrinter()
+    barcode = BarcodeScannerSimulator()
+    devices = {
+        "receipt_printer": {"path": await printer.start(), "poll_interval_s": 0.3},
+        "barcode_reader": {"path": await barcode.start()},
+    }
     settings = harness_settings(
         booth_settings_ctx(ctx),
         idle_warning_s=2.0,
         idle_reset_s=120.0,
         technician_pin_hash=t.hash_pin(PIN),
+        devices=devices,
     )
+    try:
+        await _idle_warning_technician_and_pad(settings)
+    finally:
+        await barcode.stop()
+        await printer.stop()
+
+
+async def _idle_warning_technician_and_pad(settings: Any) -> None:
     async with BoothHarness(settings) as booth:
         c = booth.controller
         await booth.wait_for(lambda: c.services, what="catalogue")
@@ -450,6 +485,11 @@ async def idle_warning_technician_and_pad(ctx: dict[str, object]) -> None:
             await booth.tap(f"pin_key_{digit}")
         await booth.tap("pin_ok")
         await booth.wait_screen("technician")
+        await booth.wait_for(
+            lambda: all(s.state is DeviceState.READY for s in c.devices.statuses.values()),
+            what="devices ready",
+        )
+        await booth.wait_for(lambda: booth.find("test_print_receipt_printer"), what="rows")
         await booth.frames(3)
         await targets_both_sizes(booth, "technician screen")
         await photograph(booth, "technician")
