@@ -168,6 +168,8 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
         self._idle_modal = IdleWarning()
         self._consent_modal = ConsentModal()
         self.language_chooser = LanguageChooser()
+        # A chooser left open by a citizen who walked away is not the next one's.
+        self.controller.add_wipe_listener(lambda: self.language_chooser.dismiss(animation=False))
         from kiosk.ui.keyboard import BoothKeyboard
 
         BoothKeyboard.px_per_cm = self.settings.px_per_cm

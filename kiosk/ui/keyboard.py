@@ -1,9 +1,9 @@
 """The docked on-screen keyboard, sized so that every key is a 2 cm touch target.
 
 Kivy's own keyboard is 700x200 units scaled to the window's width: on a 15.6"
-1280x800 panel its keys come out 1.7 cm high and 1.9 cm wide. This one is laid out at
-the window's width (scale 1) with thin margins and as many pixels per row as the 2 cm
-rule needs on the configured panel (``BoothSettings.px_per_cm``).
+1280x800 panel its keys come out about 1.5 cm high and 1.8 cm wide. This one is laid
+out at the window's width (scale 1) with thin margins and as many pixels per row as
+the 2 cm rule needs on the configured panel (``BoothSettings.px_per_cm``).
 """
 
 from __future__ import annotations

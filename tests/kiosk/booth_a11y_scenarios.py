@@ -416,10 +416,13 @@ async def out_of_service_and_idle(ctx: dict[str, object]) -> None:
         await booth.wait_text("Service temporarily unavailable")
         await booth.tap("large_text_button")
         await booth.wait_for(lambda: booth.app.theme.large_text, what="large")
+        await booth.tap("language_button")  # ... and walks away with the chooser open
+        await booth.wait_for(lambda: booth.app.language_chooser.parent, what="chooser")
         # Nobody touches the booth any more: back to the defaults for the next person.
         await booth.wait_text("Service momentanément indisponible", timeout=15)
         await booth.wait_for(lambda: not booth.app.theme.large_text, what="normal text")
         assert booth.controller.data == SessionData()
+        await booth.wait_for(lambda: booth.app.language_chooser.parent is None, what="closed")
 
 
 async def idle_warning_technician_and_pad(ctx: dict[str, object]) -> None:
