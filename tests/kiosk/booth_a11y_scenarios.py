@@ -106,6 +106,26 @@ def _in_header(widget: Any) -> bool:
     return False
 
 
+def broken_words(booth: BoothHarness) -> list[str]:
+    """Words wider than their label's wrapping width (Kivy cuts such a word in two,
+    "Envoye/r"): measured with the label's own font."""
+    from kivy.uix.label import Label
+
+    broken = []
+    for root in _shown_roots(booth):
+        for w in root.walk(restrict=True):
+            if not isinstance(w, Label) or not w.text or not _visible(w) or w.shorten:
+                continue
+            width = w.text_size[0]
+            if width is None or width <= 0:
+                continue
+            w.texture_update()
+            for word in w.text.split():
+                if w._label.get_extents(word)[0] > width + 1:
+                    broken.append(f"{word!r} in {w.text[:40]!r} ({width:.0f} px)")
+    return broken
+
+
 def font_sizes(booth: BoothHarness) -> dict[int, float]:
     """Font size of every label with text on the shown screen and modals, by id(),
     outside the header (whose controls grow 10 % at most, to stay in the bar)."""
@@ -166,11 +186,14 @@ async def photograph(booth: BoothHarness, screen: str) -> None:
 
 
 async def targets_both_sizes(booth: BoothHarness, where: str) -> None:
-    """The 2 cm rule in normal and in larger text (then back to normal)."""
-    await set_modes(booth, large=False, contrast=False)
-    check_targets(booth, f"{where} (normal)")
-    await set_modes(booth, large=True, contrast=False)
-    check_targets(booth, f"{where} (large text)")
+    """The 2 cm rule in normal and in larger text, and no word cut in two by the
+    wrapping (then back to normal)."""
+    for large in (False, True):
+        await set_modes(booth, large=large, contrast=False)
+        mode = "large text" if large else "normal"
+        check_targets(booth, f"{where} ({mode})")
+        broken = broken_words(booth)
+        assert not broken, f"{where} ({mode}): words cut in two: {broken}"
     await set_modes(booth, large=False, contrast=False)
 
 
