@@ -334,6 +334,9 @@ class SessionData:
     """The citizen asked for the high-contrast theme; off for the next citizen."""
     service_id: str | None = None
     service_name: str | None = None
+    ticket_language: str | None = None
+    """The language the queue was joined in: a switch of the booth's language in the
+    waiting room or the call leaves it (and a requeue uses it)."""
     position: int | None = None
     estimated_wait_s: int | None = None
     call_id: str | None = None
@@ -411,13 +414,14 @@ class SessionMachine:
             self._fresh(d),
             service_id=d.service_id,
             service_name=d.service_name,
+            ticket_language=d.ticket_language,
             notice=MSG_CALL_LOST,
         )
         self._go(State.WAITING, now)
         requeue = Requeue(
             call_id=d.call_id or "",
             service_id=d.service_id,
-            language=d.language,
+            language=d.ticket_language or d.language,
             notify_server=notify_server,
         )
         return [requeue, Wipe()]
@@ -492,6 +496,7 @@ class SessionMachine:
                     d,
                     service_id=event.service_id,
                     service_name=event.service_name,
+                    ticket_language=d.language,
                     position=None,
                     estimated_wait_s=None,
                 )

@@ -135,8 +135,9 @@ class BoothState(EventDispatcher):  # type: ignore[misc]  # kivy has no type inf
         self.services_loaded = c.services is not None
         self.notice = d.notice or ""
         self.idle_warning = d.idle_warning
-        self.service_name = d.service_name or ""
         chosen = c.service(d.service_id) if d.service_id else None
+        # In the language shown now (the citizen may switch it in the waiting room).
+        self.service_name = c.service_name(chosen) if chosen else d.service_name or ""
         recording = chosen.recording if chosen is not None else None
         self.recording_days = recording.retention_days if recording is not None else 0
         self.position = d.position or 0

@@ -314,6 +314,8 @@ async def citizen_tour(ctx: dict[str, object]) -> None:
         await choose_language(booth, "en")
         await booth.wait_text("You are next")
         assert booth.text_of("cancel_button") == "Cancel"
+        caf = next(s for s in c.services if s.id == "caf")
+        assert booth.text_of("service_label") == caf.name["en"] != caf.name["fr"]
         assert booth.find("language_button").text == "English"
 
         console = await agent_console(server_from_ctx(ctx))

@@ -366,6 +366,11 @@ def test_language_changes_in_waiting_room_and_call_but_the_ticket_keeps_its_own(
     assert m.handle(LanguageChosen("fr"), 3) == []
     assert (m.state, m.data.language, m.data.call_id) == (State.IN_CALL, "fr", "call-1")
     assert len(m.data.transcript) == 1, "the chat stays"
+    m.handle(LanguageChosen("en"), 4)
+    (requeue, wipe) = m.handle(CallEnded("peer_lost", by_server=False), 5)
+    assert isinstance(requeue, Requeue) and wipe == Wipe()
+    assert requeue.language == "fr", "back in the queue in the ticket's language"
+    assert (m.state, m.data.language) == (State.WAITING, "en"), "the screen stays English"
 
 
 def test_modes_and_language_survive_cancel_requeue_and_goodbye_then_reset() -> None:
