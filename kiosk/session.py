@@ -62,6 +62,12 @@ the other end who decides; the welcome screen has nothing to wipe; goodbye and o
 of service have their own exits)."""
 
 
+PERSONAL_RESET_STATES = frozenset({State.WELCOME, State.OUT_OF_SERVICE})
+"""States with no session timer of their own where a citizen can still choose a
+language or a display mode: after the idle delays without a touch, those go back to
+the defaults (the next person must not find a stranger's choices)."""
+
+
 @dataclass(frozen=True)
 class Timers:
     """The machine's timers, in seconds; tests shrink them."""
@@ -92,6 +98,20 @@ class StartTapped(Event):
 @dataclass(frozen=True)
 class LanguageChosen(Event):
     language: str
+    citizen = True
+
+
+@dataclass(frozen=True)
+class LargeTextToggled(Event):
+    """The header's "larger text" button (any citizen screen)."""
+
+    citizen = True
+
+
+@dataclass(frozen=True)
+class HighContrastToggled(Event):
+    """The header's "high contrast" button (any citizen screen)."""
+
     citizen = True
 
 
@@ -310,8 +330,15 @@ class SessionData:
     """Everything the screens show about the current citizen."""
 
     language: str = DEFAULT_LANGUAGE
+    large_text: bool = False
+    """The citizen asked for larger text (header toggle); off for the next citizen."""
+    high_contrast: bool = False
+    """The citizen asked for the high-contrast theme; off for the next citizen."""
     service_id: str | None = None
     service_name: str | None = None
+    ticket_language: str | None = None
+    """The language the queue was joined in: a switch of the booth's language in the
+    waiting room or the call leaves it (and a requeue uses it)."""
     position: int | None = None
     estimated_wait_s: int | None = None
     call_id: str | None = None
@@ -353,8 +380,18 @@ class SessionMachine:
         self.last_activity = now
         self.data = replace(self.data, idle_warning=False)
 
-    def _fresh(self, language: str | None = None) -> SessionData:
-        return SessionData(language=language or self.default_language)
+    def _fresh(self, keep: SessionData | None = None) -> SessionData:
+        """Blank session data; ``keep``: the same citizen goes on (their language and
+        display modes stay, everything else goes)."""
+        if keep is None:
+            return SessionData(language=self.default_language)
+        return SessionData(
+            language=keep.language, large_text=keep.large_text, high_contrast=keep.high_contrast
+        )
+
+    def _personalised(self) -> bool:
+        """The citizen changed the language or a display mode (compared to a new session)."""
+        return self._fresh(self.data) != self._fresh()
 
     def _reset_to_welcome(self, now: float) -> list[Effect]:
         self.data = self._fresh()
@@ -366,7 +403,7 @@ class SessionMachine:
         # The transcript and agent go now: the goodbye screen needs only the language
         # (and the call's id, to send the citizen's rating if they give one).
         self.data = replace(
-            self._fresh(self.data.language), end_reason=reason, rating_call_id=call_id or None
+            self._fresh(self.data), end_reason=reason, rating_call_id=call_id or None
         )
         self._go(State.GOODBYE, now)
         return [EndCall(call_id=call_id, notify_server=notify_server), Wipe()]
@@ -376,16 +413,17 @@ class SessionMachine:
         assert d.service_id is not None  # noqa: S101 - checked by the caller
         # The transcript and agent go; the service stays, with a plain word of why.
         self.data = replace(
-            self._fresh(d.language),
+            self._fresh(d),
             service_id=d.service_id,
             service_name=d.service_name,
+            ticket_language=d.ticket_language,
             notice=MSG_CALL_LOST,
         )
         self._go(State.WAITING, now)
         requeue = Requeue(
             call_id=d.call_id or "",
             service_id=d.service_id,
-            language=d.language,
+            language=d.ticket_language or d.language,
             notify_server=notify_server,
         )
         return [requeue, Wipe()]
@@ -423,35 +461,44 @@ class SessionMachine:
             return self._tick(now)
         if isinstance(event, Touch):
             return []
+        if isinstance(event, LargeTextToggled):
+            self.data = replace(d, large_text=not d.large_text)
+            return []
+        if isinstance(event, HighContrastToggled):
+            self.data = replace(d, high_contrast=not d.high_contrast)
+            return []
+        if isinstance(event, LanguageChosen):
+            # Every citizen screen has the language button. In the waiting room and
+            # during a call only the booth's texts change: the ticket keeps the
+            # language it was taken in (the agent was chosen for it).
+            self.data = replace(d, language=event.language)
+            return []
         if isinstance(event, CallStarted) and s is not State.WAITING:
             logger.warning("call %s arrived in state %s: refused", event.call_id, s.value)
             return [RefuseCall(call_id=event.call_id)]
         if isinstance(event, ErrorOccurred):
             if s is State.WAITING and d.position is None:
                 # The join was refused (closed, unknown service...): back to the list.
-                self.data = replace(self._fresh(d.language), notice=event.message)
+                self.data = replace(self._fresh(d), notice=event.message)
                 self._go(State.CHOOSING, now)
             elif s is not State.OUT_OF_SERVICE:
                 self.data = replace(d, notice=event.message)
             return []
 
         if s is State.WELCOME:
-            if isinstance(event, LanguageChosen):
-                self.data = replace(d, language=event.language)
-            elif isinstance(event, StartTapped):
+            if isinstance(event, StartTapped):
                 self._go(State.CHOOSING, now)
             return []
 
         if s is State.CHOOSING:
-            if isinstance(event, LanguageChosen):
-                self.data = replace(d, language=event.language)
-            elif isinstance(event, BackTapped):
+            if isinstance(event, BackTapped):
                 return self._reset_to_welcome(now)
             elif isinstance(event, ServiceChosen):
                 self.data = replace(
                     d,
                     service_id=event.service_id,
                     service_name=event.service_name,
+                    ticket_language=d.language,
                     position=None,
                     estimated_wait_s=None,
                 )
@@ -466,7 +513,7 @@ class SessionMachine:
                         d, position=event.position, estimated_wait_s=event.estimated_wait_s
                     )
             elif isinstance(event, CancelTapped):
-                self.data = self._fresh(d.language)
+                self.data = self._fresh(d)
                 self._go(State.CHOOSING, now)
                 return [LeaveQueue()]
             elif isinstance(event, LeftQueue):
@@ -475,7 +522,7 @@ class SessionMachine:
                     if event.reason == "service_closed"
                     else None
                 )
-                self.data = replace(self._fresh(d.language), notice=notice)
+                self.data = replace(self._fresh(d), notice=notice)
                 self._go(State.CHOOSING, now)
             elif isinstance(event, CallStarted):
                 self.data = replace(
@@ -533,10 +580,23 @@ class SessionMachine:
             return [SendSurvey(d.rating_call_id, d.rating, None)]
         return []
 
+    def _forget_left_choices(self, now: float) -> list[Effect]:
+        """A language or display mode chosen on the welcome (or out-of-service) screen
+        by someone who then walked away goes back to the defaults for the next one."""
+        if not self._personalised():
+            return []
+        if now - self.last_activity < self.timers.idle_warning_s + self.timers.idle_reset_s:
+            return []
+        logger.info("choices left on the %s screen: back to the defaults", self.state.value)
+        self.data = self._fresh()
+        return [Wipe()]
+
     def _tick(self, now: float) -> list[Effect]:
         s = self.state
         if s is State.GOODBYE and now - self.entered_at >= self.timers.goodbye_s:
             return [*self._unsent_rating(), *self._reset_to_welcome(now)]
+        if s in PERSONAL_RESET_STATES:
+            return self._forget_left_choices(now)
         if s not in IDLE_WATCHED_STATES:
             return []
         idle = now - self.last_activity
