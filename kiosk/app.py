@@ -99,6 +99,7 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
         from kiosk.controller import BoothController
         from kiosk.i18n import Translator
         from kiosk.ui.state import BoothState
+        from kiosk.ui.theme import Theme
         from kiosk.ui.tr import Tr
 
         super().__init__(**kwargs)
@@ -116,10 +117,14 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
         self.controller = BoothController(settings, translator=self.translator, fleet=fleet)
         self.tr = Tr(self.translator)
         self.state = BoothState(self.controller)
+        self.theme = Theme()
+        """Colours and text scale of the citizen's modes; every kv rule binds to it."""
         self.close_requests = 0
         """Window close requests refused (tests check the lock-down)."""
         self._idle_modal: Any = None
         self._consent_modal: Any = None
+        self.language_chooser: Any = None
+        """The header's language chooser (``kiosk.ui.common.LanguageChooser``)."""
         self.technician_pad: Any = None
         """The technician PIN pad (``kiosk.ui.technician.PinPad``)."""
         self._start_task: asyncio.Task[None] | None = None
@@ -149,6 +154,7 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
         from kiosk.ui.call import CallScreen
         from kiosk.ui.choose_service import ChooseServiceScreen
         from kiosk.ui.closed import ClosedScreen
+        from kiosk.ui.common import LanguageChooser
         from kiosk.ui.consent import ConsentModal
         from kiosk.ui.goodbye import GoodbyeScreen
         from kiosk.ui.idle_warning import IdleWarning
@@ -163,7 +169,10 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
         self.speech_guide = SpeechGuide(
             self.state, self.translator, SpeechOutput(volume=self.settings.volume / 100)
         )
-        Window.clearcolor = (1, 1, 1, 1)
+        self._follow_modes()
+        self.state.bind(large_text=self._follow_modes, high_contrast=self._follow_modes)
+        self.theme.bind(BG=self._clear_colour)
+        self._clear_colour(self.theme, self.theme.BG)
         Window.bind(on_request_close=self.on_request_close)
         Window.bind(on_touch_down=self._any_touch)
         # A calm booth: no sliding screens (and no CPU spent animating them).
@@ -183,6 +192,13 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
         manager.current = self.state.screen
         self._idle_modal = IdleWarning()
         self._consent_modal = ConsentModal()
+        self.language_chooser = LanguageChooser()
+        # A chooser left open by a citizen who walked away is not the next one's.
+        self.controller.add_wipe_listener(lambda: self.language_chooser.dismiss(animation=False))
+        from kiosk.ui.keyboard import BoothKeyboard
+
+        BoothKeyboard.px_per_cm = self.settings.px_per_cm
+        Window.set_vkeyboard_class(BoothKeyboard)
         self.technician_pad = PinPad()
         self.state.bind(
             screen=self._show_screen,
@@ -237,6 +253,24 @@ class GuichetBoothApp(App):  # type: ignore[misc]  # kivy has no type informatio
         """A tap on the header's booth name: the fifth quick one opens the PIN pad."""
         if self.controller.technician_tap():
             self.technician_pad.open(animation=False)
+
+    def _follow_modes(self, *_: Any) -> None:
+        self.theme.apply(high_contrast=self.state.high_contrast, large_text=self.state.large_text)
+
+    def _clear_colour(self, _theme: Any, colour: Any) -> None:
+        from kivy.core.window import Window
+
+        # The screens have no background of their own: the window's clear colour is it.
+        Window.clearcolor = tuple(colour)
+
+    def open_language_chooser(self) -> None:
+        """The header's language button: list the booth's languages over the screen."""
+        self.language_chooser.open(animation=False)
+
+    def choose_language(self, language: str) -> None:
+        """A language picked in the chooser: switch the booth's texts, close the list."""
+        self.controller.choose_language(language)
+        self.language_chooser.dismiss(animation=False)
 
     def _show_screen(self, _state: Any, name: str) -> None:
         self.root.current = name

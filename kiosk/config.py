@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import ssl
 import stat
@@ -64,6 +65,10 @@ class BoothSettings(BaseModel):
     fullscreen: bool = True
     width: int = Field(default=1280, ge=320)
     height: int = Field(default=800, ge=240)
+    screen_diagonal_in: float = Field(default=15.6, ge=5, le=100)
+    """The touch panel's visible diagonal in inches: with ``width`` and ``height`` it
+    gives the pixels per centimetre the 2 cm touch-target rule is checked against (and
+    the on-screen keyboard is sized by)."""
     screenshot_dir: Path | None = None
     allow_insecure_token_file: bool = False
     """Demo/test escape hatch: accept a token file readable by others (with a warning)."""
@@ -156,6 +161,11 @@ class BoothSettings(BaseModel):
     def http_session(self) -> requests.Session:
         """A ``requests`` session trusting only ``ca_file``."""
         return tls.http_session(self.ca_file)
+
+    @property
+    def px_per_cm(self) -> float:
+        """Screen pixels per centimetre of this booth's panel (square pixels)."""
+        return math.hypot(self.width, self.height) / (self.screen_diagonal_in * 2.54)
 
     @property
     def timers(self) -> session.Timers:

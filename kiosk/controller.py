@@ -464,6 +464,14 @@ class BoothController:
         """The header's "Listen" button: spoken guidance on or off for this citizen."""
         self.dispatch(s.SpeechToggled())
 
+    def toggle_large_text(self) -> None:
+        """The header's "larger text" button (any citizen screen)."""
+        self.dispatch(s.LargeTextToggled())
+
+    def toggle_high_contrast(self) -> None:
+        """The header's "high contrast" button (any citizen screen)."""
+        self.dispatch(s.HighContrastToggled())
+
     def back(self) -> None:
         """Back from the service list to the welcome screen."""
         self.dispatch(s.BackTapped())

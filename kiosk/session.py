@@ -62,6 +62,12 @@ the other end who decides; the welcome screen has nothing to wipe; goodbye and o
 of service have their own exits)."""
 
 
+PERSONAL_RESET_STATES = frozenset({State.WELCOME, State.OUT_OF_SERVICE})
+"""States with no session timer of their own where a citizen can still choose a
+language or a display mode: after the idle delays without a touch, those go back to
+the defaults (the next person must not find a stranger's choices)."""
+
+
 @dataclass(frozen=True)
 class Timers:
     """The machine's timers, in seconds; tests shrink them."""
@@ -98,6 +104,20 @@ class LanguageChosen(Event):
 @dataclass(frozen=True)
 class SpeechToggled(Event):
     """The header's "Listen" button (any citizen screen): spoken guidance on or off."""
+
+    citizen = True
+
+
+@dataclass(frozen=True)
+class LargeTextToggled(Event):
+    """The header's "larger text" button (any citizen screen)."""
+
+    citizen = True
+
+
+@dataclass(frozen=True)
+class HighContrastToggled(Event):
+    """The header's "high contrast" button (any citizen screen)."""
 
     citizen = True
 
@@ -319,8 +339,15 @@ class SessionData:
     language: str = DEFAULT_LANGUAGE
     speech_on: bool = False
     """The citizen asked for spoken guidance (header toggle); off for the next citizen."""
+    large_text: bool = False
+    """The citizen asked for larger text (header toggle); off for the next citizen."""
+    high_contrast: bool = False
+    """The citizen asked for the high-contrast theme; off for the next citizen."""
     service_id: str | None = None
     service_name: str | None = None
+    ticket_language: str | None = None
+    """The language the queue was joined in: a switch of the booth's language in the
+    waiting room or the call leaves it (and a requeue uses it)."""
     position: int | None = None
     estimated_wait_s: int | None = None
     call_id: str | None = None
@@ -364,10 +391,19 @@ class SessionMachine:
 
     def _fresh(self, keep: SessionData | None = None) -> SessionData:
         """Blank session data; ``keep``: the same citizen goes on (their language and
-        spoken guidance stay, everything else goes)."""
+        display modes and spoken guidance stay, everything else goes)."""
         if keep is None:
             return SessionData(language=self.default_language)
-        return SessionData(language=keep.language, speech_on=keep.speech_on)
+        return SessionData(
+            language=keep.language,
+            large_text=keep.large_text,
+            high_contrast=keep.high_contrast,
+            speech_on=keep.speech_on,
+        )
+
+    def _personalised(self) -> bool:
+        """The citizen changed the language or a display mode (compared to a new session)."""
+        return self._fresh(self.data) != self._fresh()
 
     def _reset_to_welcome(self, now: float) -> list[Effect]:
         self.data = self._fresh()
@@ -392,13 +428,14 @@ class SessionMachine:
             self._fresh(d),
             service_id=d.service_id,
             service_name=d.service_name,
+            ticket_language=d.ticket_language,
             notice=MSG_CALL_LOST,
         )
         self._go(State.WAITING, now)
         requeue = Requeue(
             call_id=d.call_id or "",
             service_id=d.service_id,
-            language=d.language,
+            language=d.ticket_language or d.language,
             notify_server=notify_server,
         )
         return [requeue, Wipe()]
@@ -439,6 +476,18 @@ class SessionMachine:
         if isinstance(event, SpeechToggled):
             self.data = replace(d, speech_on=not d.speech_on)
             return []
+        if isinstance(event, LargeTextToggled):
+            self.data = replace(d, large_text=not d.large_text)
+            return []
+        if isinstance(event, HighContrastToggled):
+            self.data = replace(d, high_contrast=not d.high_contrast)
+            return []
+        if isinstance(event, LanguageChosen):
+            # Every citizen screen has the language button. In the waiting room and
+            # during a call only the booth's texts change: the ticket keeps the
+            # language it was taken in (the agent was chosen for it).
+            self.data = replace(d, language=event.language)
+            return []
         if isinstance(event, CallStarted) and s is not State.WAITING:
             logger.warning("call %s arrived in state %s: refused", event.call_id, s.value)
             return [RefuseCall(call_id=event.call_id)]
@@ -452,22 +501,19 @@ class SessionMachine:
             return []
 
         if s is State.WELCOME:
-            if isinstance(event, LanguageChosen):
-                self.data = replace(d, language=event.language)
-            elif isinstance(event, StartTapped):
+            if isinstance(event, StartTapped):
                 self._go(State.CHOOSING, now)
             return []
 
         if s is State.CHOOSING:
-            if isinstance(event, LanguageChosen):
-                self.data = replace(d, language=event.language)
-            elif isinstance(event, BackTapped):
+            if isinstance(event, BackTapped):
                 return self._reset_to_welcome(now)
             elif isinstance(event, ServiceChosen):
                 self.data = replace(
                     d,
                     service_id=event.service_id,
                     service_name=event.service_name,
+                    ticket_language=d.language,
                     position=None,
                     estimated_wait_s=None,
                 )
@@ -549,10 +595,23 @@ class SessionMachine:
             return [SendSurvey(d.rating_call_id, d.rating, None)]
         return []
 
+    def _forget_left_choices(self, now: float) -> list[Effect]:
+        """A language or display mode chosen on the welcome (or out-of-service) screen
+        by someone who then walked away goes back to the defaults for the next one."""
+        if not self._personalised():
+            return []
+        if now - self.last_activity < self.timers.idle_warning_s + self.timers.idle_reset_s:
+            return []
+        logger.info("choices left on the %s screen: back to the defaults", self.state.value)
+        self.data = self._fresh()
+        return [Wipe()]
+
     def _tick(self, now: float) -> list[Effect]:
         s = self.state
         if s is State.GOODBYE and now - self.entered_at >= self.timers.goodbye_s:
             return [*self._unsent_rating(), *self._reset_to_welcome(now)]
+        if s in PERSONAL_RESET_STATES:
+            return self._forget_left_choices(now)
         if s not in IDLE_WATCHED_STATES:
             return []
         idle = now - self.last_activity

@@ -21,11 +21,7 @@ from kivy.properties import (
 )
 
 from kiosk.controller import BoothController
-
-
-def hex_rgba(colour: str) -> list[float]:
-    """``#rrggbb`` as Kivy's rgba floats."""
-    return [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)] + [1.0]
+from kiosk.ui.palette import hex_rgba
 
 
 def logo_texture(png: bytes | None) -> Any:
@@ -44,6 +40,10 @@ class BoothState(EventDispatcher):  # type: ignore[misc]  # kivy has no type inf
     language = StringProperty("fr")
     speech_on = BooleanProperty(False)
     """The citizen turned spoken guidance on (the header's "Listen" button)."""
+    large_text = BooleanProperty(False)
+    """The citizen's larger-text mode (the theme's text scale follows)."""
+    high_contrast = BooleanProperty(False)
+    """The citizen's high-contrast mode (the theme's palette follows)."""
     languages = ListProperty([])
     booth_name = StringProperty("")
     services = ListProperty([])
@@ -118,6 +118,8 @@ class BoothState(EventDispatcher):  # type: ignore[misc]  # kivy has no type inf
         d = c.data
         self.language = d.language
         self.speech_on = d.speech_on
+        self.large_text = d.large_text
+        self.high_contrast = d.high_contrast
         self.booth_name = c.booth_name
         services = [
             {
@@ -136,8 +138,9 @@ class BoothState(EventDispatcher):  # type: ignore[misc]  # kivy has no type inf
         self.services_loaded = c.services is not None
         self.notice = d.notice or ""
         self.idle_warning = d.idle_warning
-        self.service_name = d.service_name or ""
         chosen = c.service(d.service_id) if d.service_id else None
+        # In the language shown now (the citizen may switch it in the waiting room).
+        self.service_name = c.service_name(chosen) if chosen else d.service_name or ""
         recording = chosen.recording if chosen is not None else None
         self.recording_days = recording.retention_days if recording is not None else 0
         self.position = d.position or 0

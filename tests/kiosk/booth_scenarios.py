@@ -185,15 +185,17 @@ async def kiosk_keyboard(ctx: dict[str, object]) -> None:
             await booth.wait_for(lambda: booth.controller.call_status == "connected")
             await booth.tap("chat_input")
             from kivy.core.window import Window
+            from kivy.uix.vkeyboard import VKeyboard
 
+            # The booth's own VKeyboard (kiosk.ui.keyboard.BoothKeyboard: 2 cm keys).
             await booth.wait_for(
-                lambda: any(type(w).__name__ == "VKeyboard" for w in Window.children),
+                lambda: any(isinstance(w, VKeyboard) for w in Window.children),
                 what="on-screen keyboard",
             )
             await booth.frames(5)
             booth.screenshot("11_call_keyboard_fr")
             field = booth.find("chat_input")
-            keyboard = next(w for w in Window.children if type(w).__name__ == "VKeyboard")
+            keyboard = next(w for w in Window.children if isinstance(w, VKeyboard))
             # The field (top of the chat column) stays above the docked keyboard.
             _x, fy = field.to_window(field.x, field.y)
             assert fy >= keyboard.top, (fy, keyboard.top)

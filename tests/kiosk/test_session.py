@@ -19,8 +19,10 @@ from kiosk.session import (
     FinishTapped,
     GoodbyeElapsed,
     HangupTapped,
+    HighContrastToggled,
     JoinQueue,
     LanguageChosen,
+    LargeTextToggled,
     LeaveQueue,
     LeftQueue,
     QueuedUpdate,
@@ -372,6 +374,104 @@ def test_refused_join_and_closed_service_keep_speech_on() -> None:
 
 
 # ---------------------------------------------------------------------------
+# Accessibility: language and display modes from every citizen screen
+# ---------------------------------------------------------------------------
+
+
+def test_display_modes_toggle_on_every_citizen_screen_and_keep_the_rest() -> None:
+    m = machine()
+    m.handle(LargeTextToggled(), 0)
+    m.handle(HighContrastToggled(), 0)
+    seen = []
+    for step in (
+        lambda: None,  # welcome
+        lambda: m.handle(StartTapped(), 0),  # choosing
+        lambda: m.handle(ServiceChosen("caf", "CAF"), 0),  # waiting
+        lambda: m.handle(CallStarted("call-1", "Agnès"), 0),  # in call
+        lambda: m.handle(HangupTapped(), 0),  # goodbye
+    ):
+        step()
+        seen.append(m.state)
+        assert m.data.large_text and m.data.high_contrast, f"modes kept into {m.state}"
+        before = m.data
+        assert m.handle(LargeTextToggled(), 0) == []
+        assert m.handle(HighContrastToggled(), 0) == []
+        assert (m.data.large_text, m.data.high_contrast) == (False, False)
+        assert m.data.service_id == before.service_id, "nothing else changes"
+        m.handle(LargeTextToggled(), 0)  # on again for the next screen
+        m.handle(HighContrastToggled(), 0)
+    assert seen == [State.WELCOME, State.CHOOSING, State.WAITING, State.IN_CALL, State.GOODBYE]
+
+
+def test_language_changes_in_waiting_room_and_call_but_the_ticket_keeps_its_own() -> None:
+    m = machine()
+    m.handle(StartTapped(), 0)
+    assert m.handle(ServiceChosen("caf", "CAF"), 0) == [JoinQueue("caf", "fr")]
+    assert m.handle(LanguageChosen("en"), 1) == []
+    assert (m.state, m.data.language, m.data.service_id) == (State.WAITING, "en", "caf")
+    m.handle(CallStarted("call-1", "Agnès"), 2)
+    m.handle(ChatReceived("m1", "Bonjour"), 2)
+    assert m.handle(LanguageChosen("fr"), 3) == []
+    assert (m.state, m.data.language, m.data.call_id) == (State.IN_CALL, "fr", "call-1")
+    assert len(m.data.transcript) == 1, "the chat stays"
+    m.handle(LanguageChosen("en"), 4)
+    (requeue, wipe) = m.handle(CallEnded("peer_lost", by_server=False), 5)
+    assert isinstance(requeue, Requeue) and wipe == Wipe()
+    assert requeue.language == "fr", "back in the queue in the ticket's language"
+    assert (m.state, m.data.language) == (State.WAITING, "en"), "the screen stays English"
+
+
+def test_modes_and_language_survive_cancel_requeue_and_goodbye_then_reset() -> None:
+    m = in_call(machine())  # in English
+    m.handle(LargeTextToggled(), 3)
+    m.handle(HighContrastToggled(), 3)
+    m.handle(CallEnded("peer_lost", by_server=True), 4)  # requeued
+    assert (m.state, m.data.large_text, m.data.high_contrast) == (State.WAITING, True, True)
+    m.handle(CancelTapped(), 5)
+    assert (m.state, m.data.language, m.data.large_text) == (State.CHOOSING, "en", True)
+    m.handle(ServiceChosen("caf", "CAF"), 6)
+    m.handle(CallStarted("call-2", "Agnès"), 7)
+    m.handle(HangupTapped(), 8)
+    assert (m.state, m.data.language, m.data.large_text, m.data.high_contrast) == (
+        State.GOODBYE,
+        "en",
+        True,
+        True,
+    ), "goodbye is shown the way the citizen set the booth"
+    assert m.handle(GoodbyeElapsed(), 9) == [Wipe()]
+    assert m.data == SessionData(), "the next citizen gets the defaults"
+
+
+def test_idle_reset_and_server_down_reset_the_modes() -> None:
+    m = machine()
+    m.handle(StartTapped(), 0)
+    m.handle(LargeTextToggled(), 0)
+    m.handle(Tick(), 10)
+    assert m.handle(Tick(), 15) == [Wipe()]
+    assert m.data == SessionData()
+    m.handle(StartTapped(), 16)
+    m.handle(HighContrastToggled(), 16)
+    m.handle(ServerDown(), 17)
+    assert (m.state, m.data) == (State.OUT_OF_SERVICE, SessionData())
+
+
+def test_choices_left_on_welcome_or_out_of_service_go_back_to_defaults() -> None:
+    m = machine()
+    m.handle(LanguageChosen("en"), 0)
+    m.handle(LargeTextToggled(), 1)
+    assert m.handle(Tick(), 15.9) == [], "a citizen reading the welcome screen keeps them"
+    assert m.data.large_text
+    assert m.handle(Tick(), 16) == [Wipe()]
+    assert (m.state, m.data) == (State.WELCOME, SessionData())
+    assert m.handle(Tick(), 100) == [], "nothing to forget: nothing happens"
+    m.handle(ServerDown(), 100)
+    m.handle(HighContrastToggled(), 101)
+    assert m.state is State.OUT_OF_SERVICE and m.data.high_contrast
+    assert m.handle(Tick(), 116) == [Wipe()]
+    assert (m.state, m.data) == (State.OUT_OF_SERVICE, SessionData())
+
+
+# ---------------------------------------------------------------------------
 # Random sequences
 # ---------------------------------------------------------------------------
 
@@ -380,6 +480,8 @@ ids = st.text(alphabet="abc123", min_size=1, max_size=6)
 events: st.SearchStrategy[Event] = st.one_of(
     st.just(StartTapped()),
     st.builds(LanguageChosen, st.sampled_from(["fr", "en", "es", "ar", "pt"])),
+    st.just(LargeTextToggled()),
+    st.just(HighContrastToggled()),
     st.just(BackTapped()),
     st.builds(ServiceChosen, st.sampled_from(["caf", "tax"]), texts),
     st.builds(
@@ -425,10 +527,16 @@ def test_random_sequences_never_raise_and_welcome_is_always_wiped(
             assert Wipe() in effects
             assert m.data == SessionData(), "nothing of the citizen survives"
         if m.state is State.OUT_OF_SERVICE:
-            # Spoken guidance may be turned on there (to hear why the booth is down).
-            assert m.data == SessionData(speech_on=m.data.speech_on)
             if before is not State.OUT_OF_SERVICE:
-                assert not m.data.speech_on
+                assert m.data == SessionData()
+            else:
+                # The header's controls work there too (to hear or read why it is down).
+                assert m.data == SessionData(
+                    language=m.data.language,
+                    large_text=m.data.large_text,
+                    high_contrast=m.data.high_contrast,
+                    speech_on=m.data.speech_on,
+                )
         if m.state in (State.GOODBYE, State.WELCOME, State.OUT_OF_SERVICE):
             assert m.data.transcript == ()
             assert m.data.agent_name is None
