@@ -306,7 +306,7 @@ async def citizen_tour(ctx: dict[str, object]) -> None:
 
         await booth.tap("service_caf")
         await booth.wait_screen("waiting")
-        await booth.wait_text("Vous êtes le prochain")
+        await booth.wait_text("Vous êtes la prochaine personne")
         await toggles_change_the_drawing(booth, "waiting")
         await targets_both_sizes(booth, "waiting")
         await photograph(booth, "waiting")
