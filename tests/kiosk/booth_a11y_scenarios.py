@@ -295,7 +295,7 @@ async def citizen_tour(ctx: dict[str, object]) -> None:
         await booth.wait_for(lambda: chooser.parent, what="chooser open")
         await booth.frames(3)
         names = [w.text for w in chooser.ids.language_list.children[::-1]]
-        assert names == ["Français", "English"], names
+        assert names == ["Français", "English", "Español", "العربية", "Português"], names
         booth.screenshot("a11y_language_chooser")
         await targets_both_sizes(booth, "language chooser")
         await set_modes(booth, large=True, contrast=True)
@@ -306,7 +306,7 @@ async def citizen_tour(ctx: dict[str, object]) -> None:
 
         await booth.tap("service_caf")
         await booth.wait_screen("waiting")
-        await booth.wait_text("Vous êtes le prochain")
+        await booth.wait_text("Vous êtes la prochaine personne")
         await toggles_change_the_drawing(booth, "waiting")
         await targets_both_sizes(booth, "waiting")
         await photograph(booth, "waiting")
@@ -433,7 +433,7 @@ async def out_of_service_and_idle(ctx: dict[str, object]) -> None:
     settings = harness_settings(booth_settings_ctx(ctx), idle_warning_s=3.0, idle_reset_s=1.0)
     async with BoothHarness(settings) as booth:
         await booth.wait_screen("out_of_service")
-        await booth.wait_text("Service momentanément indisponible")
+        await booth.wait_text("Service arrêté pour le moment")
         await toggles_change_the_drawing(booth, "out_of_service")
         await targets_both_sizes(booth, "out of service")
         await photograph(booth, "out_of_service")
@@ -444,7 +444,7 @@ async def out_of_service_and_idle(ctx: dict[str, object]) -> None:
         await booth.tap("language_button")  # ... and walks away with the chooser open
         await booth.wait_for(lambda: booth.app.language_chooser.parent, what="chooser")
         # Nobody touches the booth any more: back to the defaults for the next person.
-        await booth.wait_text("Service momentanément indisponible", timeout=15)
+        await booth.wait_text("Service arrêté pour le moment", timeout=15)
         await booth.wait_for(lambda: not booth.app.theme.large_text, what="normal text")
         assert booth.controller.data == SessionData()
         await booth.wait_for(lambda: booth.app.language_chooser.parent is None, what="closed")
