@@ -92,7 +92,7 @@ class TechnicianCorner(ButtonBehavior, Label):  # type: ignore[misc]  # kivy has
     """The header's booth name: the hidden technician gesture's target."""
 
 
-class HeaderButton(ButtonBehavior, BoxLayout):  # type: ignore[misc]  # kivy has no types
+class HeaderButton(ButtonBehavior, ReadingRow):  # type: ignore[misc]  # kivy has no types
     """A control of the header's accessibility bar (drawn inverted while ``active``)."""
 
     text = StringProperty("")
