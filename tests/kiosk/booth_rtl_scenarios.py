@@ -111,6 +111,26 @@ def check_rtl_label(label: Any) -> None:
     assert _pixels(naive) != _pixels(label.texture)
 
 
+def words_cut_in_two(labels: list[Any]) -> list[str]:
+    """Words wider than the room their label wraps in ("استما/ع"): measured shaped,
+    with the label's own font, in the width the hook wraps Arabic to."""
+    from kiosk.ui.rtl_label import RTL_WRAP_MARGIN_PX
+
+    cut = []
+    for label in labels:
+        if not label.text or label.shorten or label.text_size[0] is None:
+            continue
+        room = label.text_size[0] - label.padding[0] - label.padding[2]
+        if has_rtl(label.text):
+            room -= RTL_WRAP_MARGIN_PX
+        if room <= 0:
+            continue
+        for word in label.text.split():
+            if label._label.get_extents(visual_line(word))[0] > room + 1:
+                cut.append(f"{word!r} in {label.text[:40]!r} ({room:.0f} px)")
+    return cut
+
+
 GLYPHS_CHECKED: dict[str, int] = {}
 """Screen: (character, font) pairs checked for a real glyph."""
 
@@ -124,6 +144,8 @@ async def check_screen(booth: BoothHarness, name: str, min_rtl: int = 1) -> None
     for label in rtl:
         check_rtl_label(label)
     GLYPHS_CHECKED[name] = check_no_tofu(labels)
+    cut = words_cut_in_two(labels)  # the header's controls included
+    assert not cut, f"{name}: words cut in two: {cut}"
     booth.screenshot(f"rtl_{name}_ar")
 
 
