@@ -52,6 +52,11 @@ GONE_AND_HARMLESS = {
     r".*/mesa_shader_cache/[0-9a-f]{2}/[0-9a-f]+\.tmp": "Mesa writes a shader, then renames it",
     r".*/tmp/[a-z0-9_]{8}": "Python's tempfile probes TMPDIR once with an empty file",
     r".*/tmp/shot-[a-z0-9_]+/shot\d+\.png": "the harness's screenshot, moved to test-artifacts",
+    r".*/tmp/guichet-speech-[a-z0-9_]+/\d+\.wav": (
+        "spoken guidance (kiosk/speech.py): a sentence of the booth's screens, never a"
+        " chat line, a document or a card, in the booth's private 0700 folder, deleted"
+        " once played (the first touch on the welcome screen says where Listen is)"
+    ),
 }
 """Files the booth wrote and deleted: they cannot be read after the fact, so each must
 be one of these (and none of them is written with anything of the citizen's)."""
