@@ -21,7 +21,13 @@ def test_catalogue_needs_a_booth_token(switchboard: RunningServer) -> None:
     assert ok.status_code == 200
     services = {s["id"]: s for s in ok.json()["services"]}
     assert services["caf"]["open_now"] is True
-    assert services["caf"]["hours"] == {"fr": "7 j/7, 24 h/24", "en": "24/7"}
+    assert services["caf"]["hours"] == {
+        "fr": "7 j/7, 24 h/24",
+        "en": "24/7",
+        "es": "todos los días, 24 h",
+        "ar": "كل يوم، 24 ساعة",
+        "pt": "todos os dias, 24 h",
+    }
     assert services["caf"]["waiting"] == 0
     assert services["justice"]["hours"]["en"] == "Tue 14:00–16:00"
 
