@@ -76,6 +76,8 @@ class ScreenFacts:
     rating_sent: bool = False
     reopens: tuple[int, ...] = ()
     problem: str = ""
+    reconnecting: bool = False
+    """The call's line is cut and the booth is getting it back (the call screen says so)."""
 
 
 # -- new msgids of the spoken guidance (the screens' own texts are reused too) ----
@@ -227,8 +229,16 @@ def _waiting(f: ScreenFacts) -> list[Line]:
     return lines
 
 
+MSG_RECONNECTING = N_("The connection is interrupted. Reconnecting…")
+"""The call screen's own line while the booth gets a cut call back (kiosk/ui/call.kv)."""
+
+
 def _call(f: ScreenFacts) -> list[Line]:
-    # Short on purpose: the microphone is open and the agent is talking.
+    if f.reconnecting:
+        # The picture froze: the one thing to know (the line is dead, nobody hears it).
+        return [Line.of(MSG_RECONNECTING)]
+    # Short on purpose: the microphone is open and the agent is talking. Said again
+    # when a cut call comes back: that is how a citizen who cannot see learns it.
     return [
         Line.of(N_("You are talking with {agent}"), agent=f.agent_name),
         Line.of(MSG_HANG_UP_AT_BOTTOM),
@@ -371,6 +381,8 @@ def screen_topic(f: ScreenFacts) -> tuple[object, ...]:
         return (f.language, f.screen, f.reopens)
     if f.screen == "out_of_service":
         return (f.language, f.screen, f.problem)
+    if f.screen == "call":
+        return (f.language, f.screen, f.reconnecting)
     return (f.language, f.screen)
 
 

@@ -34,6 +34,7 @@ INVITATION_VOLUME = 0.35
 person at the screen, not a call across the town hall."""
 WATCHED = (
     "screen",
+    "call_status",
     "language",
     "speech_on",
     "services",
@@ -78,6 +79,7 @@ def facts_of(state: BoothState) -> ScreenFacts:
         rating_sent=state.rating_sent,
         reopens=tuple(state.reopens),
         problem=state.problem,
+        reconnecting=state.call_status == "reconnecting",
     )
 
 

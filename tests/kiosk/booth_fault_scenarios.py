@@ -61,11 +61,26 @@ async def agent_silent_call_comes_back(ctx: dict[str, object]) -> None:
             await booth.wait_for(lambda: booth.controller.frames_received >= 5, what="video")
             first = booth.controller.in_call_peer
             call_id = booth.controller.data.call_id
+            # A citizen who cannot see the frozen picture has turned spoken guidance on.
+            spoken = booth.app.speech_guide.output.spoken
+            await booth.tap("speech_button")
+            await booth.wait_for(
+                lambda: any(u.text.startswith("Vous parlez avec") for u in spoken),
+                what="the call's guidance spoken",
+            )
+            heard_before_cut = len(spoken)
             # The agent's heartbeats stop (its side of a cut line): within 5 s the
             # booth says it is reconnecting and keeps the call screen.
             call.peer.heartbeats_on = False
             await booth.wait_text("L'appel est coupé. Nous essayons de le reprendre…", timeout=6)
             assert booth.controller.state is State.IN_CALL
+            await booth.wait_for(
+                lambda: any(
+                    u.text.startswith("L'appel est coupé") for u in list(spoken)[heard_before_cut:]
+                ),
+                what="the cut spoken",
+            )
+            heard_at_cut = len(spoken)
             # A line typed meanwhile is not lost in a dead channel: it stays to send.
             assert booth.controller.send_chat("Allô ?") is False
             assert booth.controller.data.notice is None
@@ -87,6 +102,12 @@ async def agent_silent_call_comes_back(ctx: dict[str, object]) -> None:
             assert booth.controller.reconnections == 1
             assert booth.controller.state is State.IN_CALL
             assert booth.controller.data.call_id == call_id
+            await booth.wait_for(
+                lambda: any(
+                    u.text.startswith("Vous parlez avec") for u in list(spoken)[heard_at_cut:]
+                ),
+                what="the call's return spoken",
+            )
             await booth.wait_for(lambda: now.frames_received >= 10, what="video on the new peer")
             peer.send_chat("Vous m'entendez de nouveau ?")
             await booth.wait_text("Vous m'entendez de nouveau ?")

@@ -63,6 +63,7 @@ def every_screen(language: str) -> list[g.ScreenFacts]:
             recording_days=30,
         ),
         replace(base, screen="call", agent_name="Alice"),
+        replace(base, screen="call", agent_name="Alice", reconnecting=True),
         replace(base, screen="call", agent_name="Alice", idle_warning=True),
         replace(base, screen="choose", idle_warning=True),
         replace(base, screen="goodbye"),
@@ -198,6 +199,15 @@ def test_speech_follows_changes_worth_saying_and_only_those() -> None:
     assert lines == (), "the call's guidance is said once, not again after the question"
     said, lines = g.next_speech(said, replace(call, consent_question=question))
     assert lines, "a second question is read again"
+    said, _ = g.next_speech(said, call)
+
+    # A cut line: the citizen hears it (the picture froze), then hears the call is back.
+    said, lines = g.next_speech(said, replace(call, reconnecting=True))
+    assert [x.msgid for x in lines] == [g.MSG_RECONNECTING]
+    said, lines = g.next_speech(said, replace(call, reconnecting=True))
+    assert lines == ()
+    said, lines = g.next_speech(said, call)
+    assert [x.msgid for x in lines] == ["You are talking with {agent}", g.MSG_HANG_UP_AT_BOTTOM]
 
 
 def test_screen_changed_under_a_modal_is_read_when_the_modal_closes() -> None:
