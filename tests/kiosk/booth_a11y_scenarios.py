@@ -106,24 +106,42 @@ def _in_header(widget: Any) -> bool:
     return False
 
 
+def words_cut_in_two(labels: list[Any]) -> list[str]:
+    """Words wider than the room their label wraps in (Kivy cuts such a word in two:
+    "Envoye/r", "استما/ع"): measured as drawn (shaped and reordered when right to
+    left) with the label's own font, in the width Kivy wraps to (the core label
+    hook wraps right-to-left text a margin narrower)."""
+    from kiosk.bidi_text import has_rtl, visual_line
+    from kiosk.ui.rtl_label import RTL_WRAP_MARGIN_PX
+
+    cut = []
+    for label in labels:
+        if not label.text or label.shorten or label.text_size[0] is None:
+            continue
+        room = label.text_size[0] - label.padding[0] - label.padding[2]
+        if has_rtl(label.text):
+            room -= RTL_WRAP_MARGIN_PX
+        if room <= 0:
+            continue
+        for word in label.text.split():
+            if label._label.get_extents(visual_line(word))[0] > room + 1:
+                cut.append(f"{word!r} in {label.text[:40]!r} ({room:.0f} px)")
+    return cut
+
+
 def broken_words(booth: BoothHarness) -> list[str]:
-    """Words wider than their label's wrapping width (Kivy cuts such a word in two,
-    "Envoye/r"): measured with the label's own font."""
+    """Words cut in two on the screen and modals shown (rendered at their size first)."""
     from kivy.uix.label import Label
 
-    broken = []
-    for root in _shown_roots(booth):
-        for w in root.walk(restrict=True):
-            if not isinstance(w, Label) or not w.text or not _visible(w) or w.shorten:
-                continue
-            width = w.text_size[0]
-            if width is None or width <= 0:
-                continue
-            w.texture_update()
-            for word in w.text.split():
-                if w._label.get_extents(word)[0] > width + 1:
-                    broken.append(f"{word!r} in {w.text[:40]!r} ({width:.0f} px)")
-    return broken
+    labels = [
+        w
+        for root in _shown_roots(booth)
+        for w in root.walk(restrict=True)
+        if isinstance(w, Label) and _visible(w)
+    ]
+    for label in labels:
+        label.texture_update()
+    return words_cut_in_two(labels)
 
 
 def font_sizes(booth: BoothHarness) -> dict[int, float]:

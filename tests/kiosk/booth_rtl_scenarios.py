@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from booth_a11y_scenarios import words_cut_in_two
 from booth_agent import agent_console, answer_next, booth_settings_ctx, server_from_ctx
 from kivy_harness import ARTIFACTS, BoothHarness, harness_settings
 
@@ -109,26 +110,6 @@ def check_rtl_label(label: Any) -> None:
     # And the texture is not the naive drawing of the logical string.
     naive = plain_texture(label.text, core.options["font_name_r"], label.font_size)
     assert _pixels(naive) != _pixels(label.texture)
-
-
-def words_cut_in_two(labels: list[Any]) -> list[str]:
-    """Words wider than the room their label wraps in ("استما/ع"): measured shaped,
-    with the label's own font, in the width the hook wraps Arabic to."""
-    from kiosk.ui.rtl_label import RTL_WRAP_MARGIN_PX
-
-    cut = []
-    for label in labels:
-        if not label.text or label.shorten or label.text_size[0] is None:
-            continue
-        room = label.text_size[0] - label.padding[0] - label.padding[2]
-        if has_rtl(label.text):
-            room -= RTL_WRAP_MARGIN_PX
-        if room <= 0:
-            continue
-        for word in label.text.split():
-            if label._label.get_extents(visual_line(word))[0] > room + 1:
-                cut.append(f"{word!r} in {label.text[:40]!r} ({room:.0f} px)")
-    return cut
 
 
 GLYPHS_CHECKED: dict[str, int] = {}
