@@ -63,11 +63,6 @@ def test_hex_rgba_refuses_what_is_not_a_colour() -> None:
             p.hex_rgba(bad)
 
 
-def test_large_text_scales_body_more_than_headings() -> None:
-    assert pytest.approx(1.4) == p.LARGE_TEXT_SCALE
-    assert 1.0 < p.LARGE_HEADING_SCALE < p.LARGE_TEXT_SCALE
-
-
 def test_px_per_cm_follows_resolution_and_diagonal() -> None:
     booth = BoothSettings(width=1280, height=800, screen_diagonal_in=15.6)
     assert booth.px_per_cm == pytest.approx(38.09, abs=0.01)
